@@ -1,0 +1,118 @@
+"""Run profiles: one environment variable sets the scale of every chapter.
+
+``SNNLIB_PROFILE`` picks one of three profiles (introduced in *Getting started*):
+
+========  =======================  =====================================================
+profile   where                    data and budget
+========  =======================  =====================================================
+``ci``    CI and ``make test``     offline and tiny; each notebook well under a minute
+``book``  ``make book``, a laptop  offline, small but meaningful; a few minutes a chapter
+``paper`` Colab / GPU servers      the papers' real datasets and hyper-parameters
+========  =======================  =====================================================
+
+``book`` is the default. Chapters never hard-code sizes: they ask
+``chapter_settings("<chapter>")`` and print :func:`describe` so a reader always sees which
+profile, data and device a run used.
+
+>>> from snnlib import config
+>>> config.get_profile("ci").name
+'ci'
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+ENV_VAR = "SNNLIB_PROFILE"
+PROFILE_NAMES = ("ci", "book", "paper")
+DEFAULT_PROFILE = "book"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One run profile.
+
+    Attributes:
+        name: ``'ci'``, ``'book'`` or ``'paper'``.
+        real_data: whether chapters use the papers' real (downloaded) datasets. When
+            ``True`` a chapter that cannot obtain them fails; it never falls back to
+            offline data.
+        budget: the time budget per notebook, in words.
+    """
+
+    name: str
+    real_data: bool
+    budget: str
+
+    def pick(self, **by_profile: Any) -> Any:
+        """Return the value given for this profile: ``profile.pick(ci=2, book=20, paper=200)``.
+
+        All three profiles must be given, so a chapter cannot forget one.
+        """
+        given = sorted(by_profile)
+        if given != sorted(PROFILE_NAMES):
+            raise TypeError(
+                f"pick() needs a value for each profile {list(PROFILE_NAMES)}; got {given}"
+            )
+        return by_profile[self.name]
+
+
+PROFILES: Mapping[str, Profile] = MappingProxyType(
+    {
+        "ci": Profile("ci", real_data=False, budget="well under a minute per notebook on 2 CPU cores"),
+        "book": Profile("book", real_data=False, budget="a few minutes per chapter on 2 CPU cores"),
+        "paper": Profile("paper", real_data=True, budget="the papers' full schedules; a GPU is expected"),
+    }
+)
+
+# Per-chapter sizes. Each chapter has one entry whose three profiles define the same
+# keys (tests check this), so switching profile can never leave a size undefined.
+CHAPTER_SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
+    "00_getting_started": {
+        "ci": {"steps": 20, "neurons": 8, "taus": (2.0, 4.0)},
+        "book": {"steps": 100, "neurons": 32, "taus": (1.5, 2.0, 4.0, 8.0, 16.0)},
+        "paper": {"steps": 100, "neurons": 32, "taus": (1.5, 2.0, 4.0, 8.0, 16.0)},
+    },
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile called ``name``, or the one ``SNNLIB_PROFILE`` selects (default ``book``).
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+    """
+    source = "argument"
+    if name is None:
+        name, source = os.environ.get(ENV_VAR, "").strip() or DEFAULT_PROFILE, f"${ENV_VAR}"
+    if name not in PROFILES:
+        raise ValueError(
+            f"unknown run profile {name!r} (from {source}); expected one of: {', '.join(PROFILE_NAMES)}"
+        )
+    return PROFILES[name]
+
+
+def chapter_settings(chapter: str, profile: str | Profile | None = None) -> Mapping[str, Any]:
+    """The sizes chapter ``chapter`` uses under ``profile`` (default: the active one), read-only."""
+    if chapter not in CHAPTER_SETTINGS:
+        raise KeyError(
+            f"no settings for chapter {chapter!r}; known chapters: {', '.join(sorted(CHAPTER_SETTINGS))}"
+        )
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    return MappingProxyType(dict(CHAPTER_SETTINGS[chapter][prof.name]))
+
+
+def device() -> str:
+    """``'cuda'`` when a GPU is visible, else ``'cpu'`` (chapters move tensors with it)."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def describe(profile: str | Profile | None = None) -> str:
+    """One line a chapter prints so the reader sees how it was run."""
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    data = "the papers' real datasets" if prof.real_data else "offline data (bundled or generated)"
+    return f"profile {prof.name!r}: {data}; budget: {prof.budget}; device: {device()}"

@@ -1,0 +1,12 @@
+"""Plotly figures for every chapter, and one way to show them everywhere.
+
+Every figure helper returns a ``plotly.graph_objects.Figure``; :func:`show` displays it
+so that it renders in JupyterLab, VS Code, Colab and the static book without a network
+connection (introduced in *Getting started*).
+"""
+from __future__ import annotations
+
+from .display import show
+from .figures import heatmap, line, sweep
+
+__all__ = ["show", "line", "heatmap", "sweep"]

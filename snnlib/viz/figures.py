@@ -1,0 +1,181 @@
+"""Figure helpers shared by every chapter (first used in *Getting started*).
+
+All helpers take numpy arrays, torch tensors or nested lists, check shapes before
+drawing, and return a ``plotly.graph_objects.Figure`` styled with :data:`TEMPLATE`.
+Interaction is client-side plotly (sliders, buttons), so it keeps working in the static
+book where no kernel runs.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+TEMPLATE = "plotly_white"
+FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13)
+
+
+def as_array(values: Any, name: str) -> np.ndarray:
+    """``values`` (array, tensor or list) as a float numpy array; tensors are detached."""
+    if hasattr(values, "detach"):  # torch.Tensor without importing torch here
+        values = values.detach().cpu().numpy()
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric (array, tensor or list); got {type(values).__name__}") from exc
+    return arr
+
+
+def _layout(fig: go.Figure, title: str | None, xlabel: str | None, ylabel: str | None) -> go.Figure:
+    fig.update_layout(
+        template=TEMPLATE,
+        font=FONT,
+        title=dict(text=title) if title else None,
+        xaxis_title=xlabel,
+        yaxis_title=ylabel,
+        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1),
+    )
+    return fig
+
+
+def line(
+    y: Any,
+    x: Any = None,
+    names: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    mode: str = "lines",
+    step: bool = False,
+) -> go.Figure:
+    """Line (trace) plot of one series ``[L]`` or several ``[K, L]``, e.g. membrane potentials over time.
+
+    Args:
+        y: ``[L]`` or ``[K, L]`` values; each row is one trace.
+        x: ``[L]`` positions (default ``0 .. L-1``, e.g. time steps).
+        names: ``K`` legend entries.
+        mode: plotly's ``'lines'``, ``'markers'`` or ``'lines+markers'``.
+        step: draw a staircase (``line_shape='hv'``), right for discrete-time signals.
+    """
+    ys = as_array(y, "y")
+    if ys.ndim == 1:
+        ys = ys[None]
+    if ys.ndim != 2:
+        raise ValueError(f"y must be [L] or [K, L]; got shape {list(ys.shape)}")
+    k, length = ys.shape
+    xs = np.arange(length) if x is None else as_array(x, "x")
+    if xs.shape != (length,):
+        raise ValueError(f"x must have shape [{length}] to match y's last dimension; got {list(xs.shape)}")
+    if names is not None and len(names) != k:
+        raise ValueError(f"names must have {k} entries, one per row of y; got {len(names)}")
+    if mode not in ("lines", "markers", "lines+markers"):
+        raise ValueError(f"mode must be 'lines', 'markers' or 'lines+markers'; got {mode!r}")
+    fig = go.Figure()
+    for i in range(k):
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys[i],
+                mode=mode,
+                name=names[i] if names is not None else f"trace {i}",
+                line_shape="hv" if step else "linear",
+                showlegend=names is not None,
+            )
+        )
+    return _layout(fig, title, xlabel, ylabel)
+
+
+def heatmap(
+    z: Any,
+    x: Any = None,
+    y: Any = None,
+    *,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    colorscale: str = "Viridis",
+    zmin: float | None = None,
+    zmax: float | None = None,
+    colorbar_title: str | None = None,
+) -> go.Figure:
+    """Heatmap of a matrix ``[rows, cols]``, e.g. an attention map ``[T, C]`` or a raster ``[N, T]``.
+
+    Row 0 is drawn at the top, as matrices are read.
+    """
+    zs = as_array(z, "z")
+    if zs.ndim != 2:
+        raise ValueError(f"z must be a matrix [rows, cols]; got shape {list(zs.shape)}")
+    rows, cols = zs.shape
+    xs = None if x is None else np.asarray(x)
+    ys = None if y is None else np.asarray(y)
+    if xs is not None and xs.shape != (cols,):
+        raise ValueError(f"x must have {cols} labels, one per column of z; got shape {list(xs.shape)}")
+    if ys is not None and ys.shape != (rows,):
+        raise ValueError(f"y must have {rows} labels, one per row of z; got shape {list(ys.shape)}")
+    fig = go.Figure(
+        go.Heatmap(
+            z=zs,
+            x=xs,
+            y=ys,
+            colorscale=colorscale,
+            zmin=zmin,
+            zmax=zmax,
+            colorbar=dict(title=dict(text=colorbar_title)) if colorbar_title else None,
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title, xlabel, ylabel)
+
+
+def sweep(
+    build: Callable[[Any], Sequence[go.BaseTraceType]],
+    values: Sequence[Any],
+    *,
+    label: str,
+    active: int = 0,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    fmt: Callable[[Any], str] = str,
+) -> go.Figure:
+    """A figure with a slider over ``values``; ``build(value)`` returns that step's traces.
+
+    Every step's traces are computed in Python once and stored in the figure; the slider
+    only toggles visibility, so it works in the static book with no kernel.
+
+    Args:
+        build: maps one parameter value to a list of plotly traces. Every value must give
+            the same number of traces.
+        values: the parameter values the slider steps through.
+        label: the slider's name, e.g. ``"tau"``.
+        active: index of the step shown first.
+    """
+    values = list(values)
+    if not values:
+        raise ValueError("sweep() needs at least one value")
+    if not 0 <= active < len(values):
+        raise ValueError(f"active must index values (0..{len(values) - 1}); got {active}")
+    per_step = [list(build(v)) for v in values]
+    n = len(per_step[0])
+    if n == 0 or any(len(traces) != n for traces in per_step):
+        raise ValueError(
+            f"build() must return the same, non-zero number of traces for every value; "
+            f"got {[len(t) for t in per_step]}"
+        )
+    fig = go.Figure()
+    for s, traces in enumerate(per_step):
+        for trace in traces:
+            trace.visible = s == active
+            fig.add_trace(trace)
+    steps = []
+    for s, v in enumerate(values):
+        visible = [i // n == s for i in range(n * len(values))]
+        steps.append(dict(method="update", label=fmt(v), args=[{"visible": visible}]))
+    _layout(fig, title, xlabel, ylabel)
+    fig.update_layout(
+        sliders=[dict(active=active, currentvalue=dict(prefix=f"{label} = "), pad=dict(t=40), steps=steps)]
+    )
+    return fig
