@@ -1,8 +1,9 @@
 """Fetch the browser assets the book serves itself, so the built site needs no CDN.
 
-``_vendor/`` (git-ignored) receives ``plotly.min.js`` (copied from the installed plotly
-package), MathJax 3, require.js and the ipywidgets HTML manager (from the npm registry,
-each tarball checked against the sha512 in ``tools/vendor.lock.json``). The folder is built
+``_vendor/static/`` (git-ignored; served as the site's ``_static/``) receives
+``plotly.min.js`` (copied from the installed plotly package), MathJax 3, require.js and the
+ipywidgets HTML manager (from the npm registry, each tarball checked against the sha512 in
+``tools/vendor.lock.json``); ``_vendor/pages/`` holds files copied to the site root. The folder is built
 beside the target and renamed into place, and ``_vendor/.complete`` is written last, so an
 interrupted run never leaves a folder that looks finished. ``make`` calls this.
 """
@@ -62,7 +63,8 @@ def main() -> None:
         staging.mkdir()
         import plotly
 
-        shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", staging / "plotly.min.js")
+        (staging / "static").mkdir()
+        shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", staging / "static" / "plotly.min.js")
         for spec, entry in lock["npm"].items():
             tarball = npm_pack(spec, tmp)
             got = sri(tarball)

@@ -1,0 +1,176 @@
+"""The book's house rules: TOC and notebooks agree, notebooks are clean, chapter heads are
+current, the environment files agree, and the Colab install cell does what it says."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+import yaml
+
+import chapter
+import deps
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "book"
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return files
+
+
+def notebooks() -> list[Path]:
+    return sorted(BOOK.rglob("*.ipynb"))
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+# --- table of contents ---------------------------------------------------------------
+
+def test_every_toc_entry_exists():
+    for entry in toc_files():
+        matches = [p for p in (ROOT / f"{entry}{ext}" for ext in (".md", ".ipynb")) if p.exists()]
+        assert len(matches) == 1, f"_toc.yml entry {entry!r} should match exactly one .md or .ipynb file"
+
+
+def test_every_notebook_is_in_the_toc():
+    listed = set(toc_files())
+    missing = [p.relative_to(ROOT).with_suffix("").as_posix() for p in notebooks()]
+    missing = [name for name in missing if name not in listed]
+    assert not missing, f"notebooks not in _toc.yml: {missing}"
+
+
+def test_chapters_are_numbered_in_reading_order():
+    chapters = [Path(f).name for f in toc_files() if re.match(r"\d\d_", Path(f).name)]
+    assert chapters == sorted(chapters)
+
+
+# --- notebooks ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
+def test_notebook_is_committed_without_outputs(path):
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"{path.name} cell {i} has outputs"
+            assert cell["execution_count"] is None, f"{path.name} cell {i} has an execution count"
+    assert "widgets" not in load(path)["metadata"], f"{path.name} carries saved widget state"
+
+
+@pytest.mark.parametrize("path", chapter.chapters(), ids=lambda p: p.name)
+def test_chapter_imports_snnlib_and_has_a_colab_badge(path):
+    cells = load(path)["cells"]
+    code = "\n".join(source(c) for c in cells if c["cell_type"] == "code")
+    assert re.search(r"^\s*(import snnlib|from snnlib\b)", code, re.M), f"{path.name} does not import snnlib"
+    assert source(cells[0]) == chapter.badge_markdown(path.name), f"{path.name} must open with its Colab badge"
+    assert "remove-cell" in cells[0]["metadata"].get("tags", [])
+
+
+def test_chapter_heads_are_current():
+    assert chapter.stale_heads() == [], "run `python tools/chapter.py fix`"
+
+
+@pytest.mark.parametrize("path", chapter.chapters(), ids=lambda p: p.name)
+def test_chapter_layout(path):
+    cells = load(path)["cells"]
+    markdown = "\n".join(source(c) for c in cells if c["cell_type"] == "markdown")
+    for heading in ("**What you will build.**", "**Prerequisites.**", "**Run time.**",
+                    "## Summary", "## Exercises", "## References"):
+        assert heading in markdown, f"{path.name} lacks {heading!r}"
+    tags = [t for c in cells for t in c["metadata"].get("tags", [])]
+    assert "remove-cell" in tags[1:], f"{path.name} has no hidden check cell"
+
+
+def test_new_chapter_template_passes_the_same_rules(tmp_path):
+    nb = chapter.template("42_demo.ipynb", "Demo")
+    assert source(nb["cells"][0]) == chapter.badge_markdown("42_demo.ipynb")
+    assert any(source(c) == chapter.install_source() for c in nb["cells"])
+    assert all(c.get("outputs", []) == [] for c in nb["cells"])
+
+
+# --- the Colab install cell -------------------------------------------------------------
+
+def run_install_cell(monkeypatch, snnlib_importable: bool) -> list[list[str]]:
+    """Execute the install cell with pip replaced by a recorder; return the pip commands."""
+    import importlib.util
+
+    calls = []
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        if name == "snnlib":
+            return real_find_spec(name) if snnlib_importable else None
+        return real_find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append((cmd, kw)))
+    exec(compile(chapter.install_source(), "<install cell>", "exec"), {})
+    return calls
+
+
+def test_install_cell_does_nothing_when_snnlib_is_importable(monkeypatch):
+    assert run_install_cell(monkeypatch, snnlib_importable=True) == []
+
+
+def test_install_cell_installs_without_touching_torch(monkeypatch):
+    calls = run_install_cell(monkeypatch, snnlib_importable=False)
+    commands = [cmd for cmd, _ in calls]
+    assert all(kw == {"check": True} for _, kw in calls)
+    assert all(cmd[:4] == [sys.executable, "-m", "pip", "install"] for cmd in commands)
+    first, second = commands
+    assert "--no-deps" in first and deps.without_deps()[0] in first
+    repo = chapter.repository()
+    assert second[-1] == f"snnlib[spikingjelly] @ git+{repo['url']}@{repo['branch']}"
+    assert not any("torch" in arg for cmd in commands for arg in cmd)
+
+
+def test_colab_links_come_from_config():
+    url = chapter.colab_url("00_getting_started.ipynb")
+    repo = chapter.repository()["url"].removeprefix("https://github.com/")
+    assert url == f"https://colab.research.google.com/github/{repo}/blob/main/book/00_getting_started.ipynb"
+
+
+# --- environment files ------------------------------------------------------------------
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~\[; ]", req, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_matches_pyproject():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert sorted(pip) == sorted(deps.requirements()), "environment.yml pip list != pyproject dependencies + extras"
+    # packages installed with --no-deps are documented there, never listed as plain requirements
+    text = (ROOT / "environment.yml").read_text()
+    for spec in deps.without_deps():
+        assert f"pip install --no-deps {spec}" in text
+        assert _name(spec) not in {_name(r) for r in pip}
+
+
+def test_torch_is_never_pinned_to_one_version():
+    torch_reqs = [r for r in deps.requirements() if _name(r) == "torch"]
+    assert torch_reqs == ["torch>=2.2"], "an exact torch pin would fight Colab's and the GPU machines' builds"
+    assert all(_name(r) not in {"torchvision", "torchaudio"} for r in deps.requirements())

@@ -1,0 +1,120 @@
+"""The built book, opened in a real headless Chromium with networking off.
+
+Run after the book is built (``make test`` builds it first). The page is served from
+127.0.0.1; every other host is unresolvable and any request to one is aborted and
+recorded. From the live DOM we check that plotly drew its figures, that MathJax typeset
+the math, that the ipywidgets manager rendered the slider, and that nothing was fetched
+from outside (no CDN). A screenshot is written to ``_build/screenshots/``.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+PAGE = "book/00_getting_started.html"
+SHOTS = ROOT / "_build" / "screenshots"
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (CI installs Debian's chromium)"),
+    pytest.mark.skipif(not (HTML / PAGE).exists(), reason=f"the book is not built: {HTML / PAGE} missing"),
+]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    handler = functools.partial(QuietHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def page_report(server):
+    """Load the page once; return what the DOM and the network log say."""
+    external, failed = [], []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                # networking off: every name but the loopback server is unresolvable
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 2200})
+
+        def route(r):
+            if urlparse(r.request.url).hostname == "127.0.0.1":
+                r.continue_()
+            else:
+                external.append(r.request.url)
+                r.abort()
+
+        page.route("**/*", route)
+        page.on("requestfailed", lambda req: failed.append(req.url))
+        page.on("response", lambda resp: resp.status >= 400 and failed.append(f"{resp.status} {resp.url}"))
+        page.goto(f"{server}/{PAGE}", wait_until="load")
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
+        page.wait_for_selector("mjx-container", timeout=20_000)
+        page.wait_for_timeout(1500)  # let the widget manager finish rendering
+        report = page.evaluate(
+            """() => ({
+                plots: document.querySelectorAll('.js-plotly-plot').length,
+                plotsWithSvg: [...document.querySelectorAll('.js-plotly-plot')]
+                    .filter(p => p.querySelector('.cartesianlayer .trace, .cartesianlayer .hm')).length,
+                sliders: document.querySelectorAll('.js-plotly-plot .slider-container').length,
+                math: document.querySelectorAll('mjx-container').length,
+                rawMath: [...document.querySelectorAll('.math')]
+                    .filter(e => !e.querySelector('mjx-container')).length,
+                widgets: document.querySelectorAll('.widget-slider, .jupyter-widgets.widget-slider').length,
+                mathJaxSource: (document.querySelector('script[src*="tex-chtml"]') || {}).src || '',
+            })"""
+        )
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "00_getting_started.png"), full_page=False)
+        browser.close()
+    return report, external, failed
+
+
+def test_plotly_drew_every_figure(page_report):
+    report, _, _ = page_report
+    assert report["plots"] >= 2
+    assert report["plotsWithSvg"] == report["plots"]
+    assert report["sliders"] >= 1, "the τ slider figure should have a plotly slider"
+
+
+def test_mathjax_typeset_the_math(page_report):
+    report, _, _ = page_report
+    assert report["math"] >= 3
+    assert report["rawMath"] == 0, "some math was left as raw TeX"
+    assert "/_static/mathjax/" in report["mathJaxSource"]
+
+
+def test_widget_rendered_from_saved_state(page_report):
+    report, _, _ = page_report
+    assert report["widgets"] >= 1
+
+
+def test_nothing_was_fetched_from_outside(page_report):
+    _, external, failed = page_report
+    assert external == [], f"requests to other hosts (a CDN?): {external}"
+    assert failed == [], f"requests that failed on the local site: {failed}"
