@@ -1,0 +1,70 @@
+"""The readable LIF: one Python loop over time with autograd (chapter 1, *LIF neurons*).
+
+This is the implementation the chapter teaches and the one every fused kernel is tested
+against. Per time step, for input ``X[t]`` and the potential ``V[t-1]`` left by the
+previous step (spikingjelly's semantics):
+
+* charge   ``H[t] = V[t-1] + (X[t] − (V[t-1] − V_reset)) / τ``   (``decay_input=True``)
+           ``H[t] = V[t-1] − (V[t-1] − V_reset) / τ + X[t]``     (``decay_input=False``)
+  where a soft reset (``v_reset=None``) leaks towards 0;
+* fire     ``S[t] = Θ(H[t] − V_th)``, with a surrogate gradient;
+* reset    ``V[t] = S·V_reset + (1 − S)·H[t]`` (hard) or ``V[t] = H[t] − S·V_th`` (soft);
+  ``detach_reset`` stops the gradient through the ``S`` of the reset only.
+
+Autograd differentiates the loop, which is backpropagation through time.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+
+def lif_step(
+    x: torch.Tensor,
+    v: torch.Tensor,
+    tau: float,
+    decay_input: bool,
+    v_threshold: float,
+    v_reset: float | None,
+    surrogate: Callable[[torch.Tensor], torch.Tensor],
+    detach_reset: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One step on ``x, v`` of shape ``[N, ...]``; returns ``(spike, v_next, h)``."""
+    leak_to = 0.0 if v_reset is None else v_reset
+    if decay_input:
+        h = v + (x - (v - leak_to)) / tau
+    else:
+        h = v - (v - leak_to) / tau + x
+    spike = surrogate(h - v_threshold)
+    s = spike.detach() if detach_reset else spike
+    if v_reset is None:
+        v_next = h - s * v_threshold
+    else:
+        v_next = s * v_reset + (1.0 - s) * h
+    return spike, v_next, h
+
+
+def lif_multi_step(
+    x_seq: torch.Tensor,
+    v_init: torch.Tensor,
+    tau: float,
+    decay_input: bool,
+    v_threshold: float,
+    v_reset: float | None,
+    surrogate: Callable[[torch.Tensor], torch.Tensor],
+    detach_reset: bool,
+    store_v_seq: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """LIF over ``x_seq`` of shape ``[T, N, ...]`` (time first) from ``v_init`` ``[N, ...]``.
+
+    Returns ``(spikes [T, N, ...], v_final [N, ...], v_seq [T, N, ...] or None)``.
+    """
+    spikes, voltages = [], []
+    v = v_init
+    for x in x_seq:  # iterate, never index x_seq[t]: indexing in an autograd loop costs a full zero tensor per step
+        spike, v, _ = lif_step(x, v, tau, decay_input, v_threshold, v_reset, surrogate, detach_reset)
+        spikes.append(spike.to(x.dtype))
+        if store_v_seq:
+            voltages.append(v)
+    return torch.stack(spikes), v, (torch.stack(voltages) if store_v_seq else None)
