@@ -74,6 +74,11 @@ class SurrogateFunction(nn.Module):
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def kernel_constants(self) -> tuple[float, float]:
+        """The two constants ``(c1, c2)`` the fused kernels use in :meth:`derivative`, computed
+        in Python double precision exactly as the torch expression does before rounding."""
+        return 0.0, 0.0
+
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, spiking={self.spiking}"
 
@@ -98,6 +103,9 @@ class ATan(SurrogateFunction):
     kernel_id = 1
     default_alpha = 2.0
 
+    def kernel_constants(self):
+        return math.pi / 2 * self.alpha, self.alpha / 2
+
     def primitive(self, x):
         return torch.atan(math.pi / 2 * self.alpha * x) / math.pi + 0.5
 
@@ -111,6 +119,9 @@ class PiecewiseQuadratic(SurrogateFunction):
 
     kernel_id = 2
     default_alpha = 1.0
+
+    def kernel_constants(self):
+        return self.alpha * self.alpha, self.alpha
 
     def primitive(self, x):
         a = self.alpha
@@ -128,6 +139,9 @@ class PiecewiseExp(SurrogateFunction):
     kernel_id = 3
     default_alpha = 1.0
 
+    def kernel_constants(self):
+        return self.alpha / 2, -self.alpha
+
     def primitive(self, x):
         half_tail = torch.exp(-self.alpha * x.abs()) / 2
         return torch.where(x >= 0, 1 - half_tail, half_tail)
@@ -142,6 +156,9 @@ class SoftSign(SurrogateFunction):
     kernel_id = 4
     default_alpha = 2.0
 
+    def kernel_constants(self):
+        return 1 / self.alpha, 2 * self.alpha
+
     def primitive(self, x):
         return (torch.nn.functional.softsign(self.alpha * x) + 1) / 2
 
@@ -151,13 +168,17 @@ class SoftSign(SurrogateFunction):
 
 
 class SuperSpike(SurrogateFunction):
-    """``g'(x) = α / (1 + |x|)²`` (α = 1). Its primitive, ``α·x/(1+|x|)``, is shifted to a step."""
+    """``g'(x) = α / (1 + |x|)²`` (α = 1). The derivative integrates to 2α, so the primitive
+    ``g(x) = α·x/(1 + |x|) + 1/2`` is a step of height 2α centred on 1/2 (spikingjelly defines none)."""
 
     kernel_id = 5
     default_alpha = 1.0
 
+    def kernel_constants(self):
+        return self.alpha, 0.0
+
     def primitive(self, x):
-        return self.alpha * x / (1 + x.abs()) / 2 + 0.5
+        return self.alpha * x / (1 + x.abs()) + 0.5
 
     def derivative(self, x):
         z = 1 + x.abs()
@@ -169,6 +190,9 @@ class Erf(SurrogateFunction):
 
     kernel_id = 6
     default_alpha = 2.0
+
+    def kernel_constants(self):
+        return self.alpha / math.sqrt(math.pi), self.alpha
 
     def primitive(self, x):
         return torch.special.erfc(-self.alpha * x) / 2

@@ -64,7 +64,7 @@ def _exp_row(z, out, bits):
 def _surrogate_row(kind, h, vth, a, c1, c2, sg, tmp, bits):
     """sg[i] = g'(h[i] - vth): snnlib.surrogate.*.derivative in the same operation order.
 
-    Every operand is float32 (constants pre-rounded by surrogate_constants), so nothing
+    Every operand is float32 (constants from SurrogateFunction.kernel_constants), so nothing
     is promoted to float64 behind the reference's back.
     """
     n = h.shape[0]
@@ -104,19 +104,6 @@ def _surrogate_row(kind, h, vth, a, c1, c2, sg, tmp, bits):
         _exp_row(tmp, tmp, bits)
         for i in range(n):
             sg[i] = c1 * tmp[i]
-
-
-def surrogate_constants(kind: int, alpha: float) -> tuple[float, float]:
-    """The two constants ``(c1, c2)`` each surrogate derivative uses, as Python computes them."""
-    return {
-        0: (0.0, 0.0),
-        1: (math.pi / 2 * alpha, alpha / 2),
-        2: (alpha * alpha, alpha),
-        3: (alpha / 2, -alpha),
-        4: (1 / alpha, 2 * alpha),
-        5: (alpha, 0.0),
-        6: (alpha / math.sqrt(math.pi), alpha),
-    }[kind]
 
 
 # --- the two passes --------------------------------------------------------------------
@@ -276,7 +263,7 @@ class LIFFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, v0, tau, decay_input, v_threshold, v_reset, kind, alpha, detach_reset, store_v_seq):
+    def forward(ctx, x, v0, tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset, store_v_seq):
         T, n = x.shape
         f = np.float32
         s = _empty_like(x)
@@ -287,13 +274,13 @@ class LIFFunction(torch.autograd.Function):
         _run(_forward_range, n, T, (_np(x), _np(v0), _np(s), _np(vseq), _np(vT)),
              (f(tau), f(v_threshold), f(vr), f(vr), soft, decay_input, store_v_seq))
         ctx.save_for_backward(x, v0)
-        ctx.params = (tau, decay_input, v_threshold, v_reset, kind, alpha, detach_reset)
+        ctx.params = (tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset)
         return s, vT, (vseq if store_v_seq else None)
 
     @staticmethod
     def backward(ctx, gs, gvT, gvseq):
         x, v0 = ctx.saved_tensors
-        tau, decay_input, v_threshold, v_reset, kind, alpha, detach_reset = ctx.params
+        tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset = ctx.params
         f = np.float32
         T, n = x.shape
         gx = _empty_like(x)
@@ -301,7 +288,6 @@ class LIFFunction(torch.autograd.Function):
         dummy = x.new_empty((1, 1))
         soft = v_reset is None
         vr = 0.0 if soft else v_reset
-        c1, c2 = surrogate_constants(kind, alpha)
         head = (
             _np(x), _np(v0),
             _np(gs.contiguous()) if gs is not None else _np(dummy),
@@ -312,7 +298,7 @@ class LIFFunction(torch.autograd.Function):
         tail = (f(tau), f(v_threshold), f(vr), f(vr), soft, decay_input, detach_reset,
                 kind, f(alpha), f(c1), f(c2), gs is not None, gvseq is not None, gvT is not None)
         _run(_backward_range, n, T, head, tail)
-        return gx, gv0, None, None, None, None, None, None, None, None
+        return gx, gv0, None, None, None, None, None, None, None, None, None, None
 
 
 def lif_multi_step(x_seq, v_init, tau, decay_input, v_threshold, v_reset, surrogate, detach_reset, store_v_seq=False):
@@ -323,6 +309,7 @@ def lif_multi_step(x_seq, v_init, tau, decay_input, v_threshold, v_reset, surrog
     s, vT, vseq = LIFFunction.apply(
         x, v0, float(tau), bool(decay_input), float(v_threshold),
         None if v_reset is None else float(v_reset), surrogate.kernel_id, surrogate.alpha,
+        *surrogate.kernel_constants(),
         bool(detach_reset), bool(store_v_seq),
     )
     return s.view(shape), vT.view(shape[1:]), (vseq.view(shape) if store_v_seq else None)

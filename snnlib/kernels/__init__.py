@@ -1,0 +1,136 @@
+"""Multi-step LIF kernels and the choice between them (chapter 1, *LIF neurons*).
+
+Three implementations of one contract, :func:`lif_multi_step` on ``[T, N, ...]`` (time first):
+
+``'reference'``
+    :mod:`snnlib.kernels.reference` — a readable Python loop with autograd; any surrogate
+    callable, any floating dtype. The ground truth of every test.
+``'cpu'``
+    :mod:`snnlib.kernels.cpu` — fused Numba passes for float32 CPU tensors.
+``'triton'``
+    :mod:`snnlib.kernels.triton` — fused Triton kernels for CUDA tensors in fp32/fp16/bf16
+    (on CPU tensors only under ``TRITON_INTERPRET=1``, which the tests use).
+
+``backend='auto'`` picks the fastest one that supports the input; forcing a backend that
+cannot run it is an error that says why. The fused backends need one of the surrogates in
+:mod:`snnlib.surrogate` (spikingjelly's built-ins of the same name are translated).
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from typing import Callable
+
+import torch
+
+from .. import surrogate as _surrogate
+from . import reference
+
+BACKENDS = ("auto", "reference", "cpu", "triton")
+CPU_DTYPES = (torch.float32,)
+TRITON_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+def triton_available() -> bool:
+    """Whether the triton package is installed (it is an optional, ``dev`` dependency)."""
+    return importlib.util.find_spec("triton") is not None
+
+
+def _triton_interpreted() -> bool:
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+def _fused_surrogate(surrogate) -> _surrogate.SurrogateFunction | None:
+    sg = _surrogate.from_spikingjelly(surrogate)
+    return sg if sg is not None and sg.spiking and sg.kernel_id >= 0 else None
+
+
+def why_not(backend: str, x: torch.Tensor, surrogate) -> str | None:
+    """``None`` if ``backend`` can run ``x`` with ``surrogate``, else the reason it cannot."""
+    if backend == "reference":
+        return None
+    if _fused_surrogate(surrogate) is None:
+        return (f"the fused kernels support the surrogates of snnlib.surrogate (spiking=True); "
+                f"got {type(surrogate).__name__}")
+    if backend == "cpu":
+        if x.device.type != "cpu":
+            return f"backend 'cpu' needs a CPU tensor; got device {x.device}"
+        if x.dtype not in CPU_DTYPES:
+            return f"backend 'cpu' supports float32; got {x.dtype}"
+        return None
+    if backend == "triton":
+        if not triton_available():
+            return "backend 'triton' needs the triton package (pip install triton)"
+        if x.device.type != "cuda" and not (x.device.type == "cpu" and _triton_interpreted()):
+            return f"backend 'triton' needs a CUDA tensor (or TRITON_INTERPRET=1 for CPU tests); got device {x.device}"
+        if x.dtype not in TRITON_DTYPES:
+            return f"backend 'triton' supports float32, float16 and bfloat16; got {x.dtype}"
+        return None
+    raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
+
+
+def select_backend(backend: str, x: torch.Tensor, surrogate) -> str:
+    """The backend ``lif_multi_step`` will use: ``backend`` itself, or for ``'auto'`` the fastest able one."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
+    if backend == "auto":
+        order = ("triton", "reference") if x.device.type == "cuda" else ("cpu", "reference")
+        return next(b for b in order if why_not(b, x, surrogate) is None)
+    reason = why_not(backend, x, surrogate)
+    if reason is not None:
+        raise ValueError(reason)
+    return backend
+
+
+def check_lif_args(tau, v_threshold, v_reset) -> None:
+    """Validate the LIF constants (shared by :class:`snnlib.neuron.LIF`)."""
+    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not math.isfinite(tau) or tau <= 1:
+        raise ValueError(f"tau must be a finite number > 1; got {tau!r}")
+    if isinstance(v_threshold, bool) or not isinstance(v_threshold, (int, float)) or not math.isfinite(v_threshold):
+        raise ValueError(f"v_threshold must be a finite number; got {v_threshold!r}")
+    if v_reset is not None and (isinstance(v_reset, bool) or not isinstance(v_reset, (int, float))
+                                or not math.isfinite(v_reset)):
+        raise ValueError(f"v_reset must be a finite number, or None for a soft reset; got {v_reset!r}")
+
+
+def lif_multi_step(
+    x_seq: torch.Tensor,
+    v_init: torch.Tensor,
+    tau: float = 2.0,
+    decay_input: bool = True,
+    v_threshold: float = 1.0,
+    v_reset: float | None = 0.0,
+    surrogate: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    detach_reset: bool = False,
+    store_v_seq: bool = False,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """LIF over ``x_seq`` ``[T, N, ...]`` (time first) from ``v_init`` ``[N, ...]``.
+
+    Returns ``(spikes [T, N, ...], v_final [N, ...], v_seq [T, N, ...] or None)``; gradients
+    flow to ``x_seq`` and ``v_init``. ``surrogate`` defaults to ``Sigmoid(alpha=4.0)``.
+    The semantics are :mod:`snnlib.kernels.reference`'s, whichever backend runs.
+    """
+    if not isinstance(x_seq, torch.Tensor) or not torch.is_floating_point(x_seq):
+        got = x_seq.dtype if isinstance(x_seq, torch.Tensor) else type(x_seq).__name__
+        raise TypeError(f"x_seq must be a floating-point tensor [T, N, ...]; got {got}")
+    if x_seq.dim() < 2:
+        raise ValueError(f"x_seq must be [T, N, ...] (time first, rank >= 2); got shape {list(x_seq.shape)}")
+    if v_init.shape != x_seq.shape[1:]:
+        raise ValueError(f"v_init must have shape {list(x_seq.shape[1:])} (x_seq without T); got {list(v_init.shape)}")
+    check_lif_args(tau, v_threshold, v_reset)
+    surrogate = _surrogate.Sigmoid() if surrogate is None else surrogate
+    chosen = select_backend(backend, x_seq, surrogate)
+    args = (x_seq, v_init, tau, decay_input, v_threshold, v_reset)
+    tail = (detach_reset, store_v_seq)
+    if chosen == "reference":
+        return reference.lif_multi_step(*args, surrogate, *tail)
+    fused = _fused_surrogate(surrogate)
+    if chosen == "cpu":
+        from . import cpu
+
+        return cpu.lif_multi_step(*args, fused, *tail)
+    from . import triton as triton_kernels
+
+    return triton_kernels.lif_multi_step(*args, fused, *tail)

@@ -1,0 +1,235 @@
+"""snnlib.neuron.LIF and snnlib.kernels against spikingjelly 2.0.0 and the reference loop."""
+import itertools
+
+import pytest
+import torch
+
+from snnlib import kernels, surrogate
+from snnlib.kernels import cpu as cpu_kernels
+from snnlib.kernels import reference
+from snnlib.neuron import LIF, reset_net
+
+sj = pytest.importorskip("spikingjelly.activation_based")
+from spikingjelly.activation_based import functional, monitor, neuron  # noqa: E402
+from spikingjelly.activation_based import surrogate as sj_surrogate  # noqa: E402
+
+SURROGATES = ["Sigmoid", "ATan", "PiecewiseQuadratic", "PiecewiseExp", "SoftSign", "SuperSpike", "Erf"]
+RESETS = [0.0, -0.2, None]
+T_VALUES = [1, 2, 7, 16]
+ODD_SHAPES = {1: (3, 5, 7), 2: (2, 11), 7: (5, 3, 2, 3), 16: (37,)}
+
+
+def assert_grad_close(got, want, what):
+    # "within 1e-6 relative": errors measured against the gradient's own scale
+    scale = want.abs().max().clamp_min(1e-30)
+    err = ((got - want).abs().max() / scale).item()
+    assert err <= 1e-6, f"{what}: relative error {err:.2e}"
+
+
+def run(node, x, gv_weight):
+    """Two calls (state carries over), a loss on the spikes and the final potential."""
+    x = x.clone().requires_grad_()
+    s1 = node(x)
+    s2 = node(x * 0.7)
+    loss = (s1 * gv_weight[0]).sum() + (s2 * gv_weight[1]).sum() + (node.v * gv_weight[2]).sum()
+    loss.backward()
+    return torch.stack([s1, s2]), node.v.detach(), x.grad
+
+
+@pytest.mark.parametrize("T", T_VALUES)
+@pytest.mark.parametrize("name", SURROGATES)
+@pytest.mark.parametrize("v_reset", RESETS)
+@pytest.mark.parametrize("backend", ["auto", "reference"])
+def test_drop_in_equal_to_spikingjelly(T, name, v_reset, backend):
+    shape = (T, *ODD_SHAPES[T])
+    gen = torch.Generator().manual_seed(T * 100 + SURROGATES.index(name))
+    x = torch.rand(shape, generator=gen) * 2.5 - 0.5
+    weights = [torch.randn(shape, generator=gen), torch.randn(shape, generator=gen),
+               torch.randn(shape[1:], generator=gen)]
+    for decay_input, detach_reset in itertools.product([True, False], [False, True]):
+        kw = dict(tau=2.0 if T % 2 else 3.0, decay_input=decay_input, v_threshold=1.0, v_reset=v_reset,
+                  detach_reset=detach_reset)
+        ours = LIF(surrogate_function=getattr(surrogate, name)(), backend=backend, **kw)
+        theirs = neuron.LIFNode(surrogate_function=getattr(sj_surrogate, name)(), step_mode="m", **kw)
+        s_a, v_a, g_a = run(ours, x, weights)
+        s_b, v_b, g_b = run(theirs, x, weights)
+        case = f"{name} v_reset={v_reset} decay={decay_input} detach={detach_reset} T={T} {backend}"
+        assert torch.equal(s_a, s_b), f"spikes differ: {case}"
+        assert_grad_close(v_a, v_b, f"v {case}")
+        assert_grad_close(g_a, g_b, f"input gradient {case}")
+
+
+def test_auto_uses_the_fused_cpu_path_for_float32():
+    x = torch.rand(4, 8)
+    assert kernels.select_backend("auto", x, surrogate.Sigmoid()) == "cpu"
+    assert kernels.select_backend("auto", x.double(), surrogate.Sigmoid()) == "reference"
+    assert kernels.select_backend("auto", x, lambda z: (z >= 0).float()) == "reference"
+    assert kernels.select_backend("auto", x, sj_surrogate.ATan()) == "cpu"
+
+
+def test_store_v_seq_matches_spikingjelly():
+    x = torch.rand(6, 4, 3) * 2
+    ours, theirs = LIF(store_v_seq=True), neuron.LIFNode(step_mode="m", store_v_seq=True)
+    ours(x), theirs(x)
+    assert torch.equal(ours.v_seq, theirs.v_seq)
+    assert torch.equal(ours.v_seq[-1], ours.v)
+
+
+def test_single_step_equals_multi_step():
+    x = torch.rand(5, 3, 4) * 2
+    multi, single = LIF(store_v_seq=True), LIF(step_mode="s", store_v_seq=True)
+    expected = multi(x)
+    got = torch.stack([single(xt) for xt in x])
+    assert torch.equal(got, expected)
+    assert torch.equal(single.v, multi.v) and torch.equal(single.v_seq, multi.v_seq)
+
+
+def test_single_step_matches_spikingjelly_single_step():
+    x = torch.rand(5, 3, 4) * 2
+    ours, theirs = LIF(step_mode="s"), neuron.LIFNode(step_mode="s")
+    for xt in x:
+        assert torch.equal(ours(xt), theirs(xt))
+    assert torch.equal(ours.v, theirs.v)
+
+
+def test_state_carries_until_reset_and_reset_net_resets():
+    net = torch.nn.Sequential(torch.nn.Flatten(2), LIF(v_reset=-0.2))
+    x = torch.rand(3, 2, 4, 4) * 2
+    first = net(x)
+    v_after_first = net[1].v.clone()
+    net(x)
+    assert not torch.equal(net[1].v, v_after_first)  # the second call started from the first's state
+    functional.reset_net(net)
+    assert net[1].v == -0.2 and net[1].v_seq is None
+    assert torch.equal(net(x), first)
+    reset_net(net)
+    assert net[1].v == -0.2
+
+
+def test_state_continues_exactly_across_calls():
+    x = torch.rand(8, 5) * 2
+    whole, split = LIF(), LIF()
+    assert torch.equal(whole(x), torch.cat([split(x[:3]), split(x[3:])]))
+    assert torch.equal(whole.v, split.v)
+
+
+def test_spikingjelly_monitors_record_it():
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), LIF())
+    outputs = monitor.OutputMonitor(net, LIF)
+    potentials = monitor.AttributeMonitor("v", pre_forward=False, net=net, instance=LIF)
+    x = torch.rand(5, 2, 3)
+    y = net(x)
+    assert len(outputs.records) == 1 and torch.equal(outputs.records[0], y)
+    assert len(potentials.records) == 1 and torch.equal(potentials.records[0], net[1].v)
+    outputs.remove_hooks(), potentials.remove_hooks()
+
+
+def test_set_step_mode_switches_it():
+    net = torch.nn.Sequential(LIF())
+    functional.set_step_mode(net, "s")
+    assert net[0].step_mode == "s"
+
+
+def test_gradient_reaches_the_initial_state():
+    x = torch.rand(4, 6) * 2
+    v0 = torch.rand(6, requires_grad=True)
+    for backend in ("cpu", "reference"):
+        v0.grad = None
+        s, v, _ = kernels.lif_multi_step(x, v0, surrogate=surrogate.ATan(), backend=backend)
+        (s.sum() + v.sum()).backward()
+        if backend == "cpu":
+            g_cpu = v0.grad.clone()
+    assert_grad_close(g_cpu, v0.grad, "v_init gradient")
+
+
+def test_non_contiguous_input():
+    x = (torch.rand(5, 4, 3) * 2).transpose(1, 2)
+    assert torch.equal(LIF()(x), LIF(backend="reference")(x))
+
+
+def test_inference_without_grad_gives_the_same_spikes():
+    x = torch.rand(6, 50) * 2
+    with torch.no_grad():
+        a = LIF()(x)
+    assert torch.equal(a, LIF(backend="reference")(x.requires_grad_()).detach())
+
+
+# --- bad input -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tau", [1.0, 0.5, float("inf"), float("nan"), "2", True])
+def test_bad_tau(tau):
+    with pytest.raises(ValueError, match="tau must be a finite number > 1"):
+        LIF(tau=tau)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="step_mode must be 's' or 'm'; got 'multi'"):
+        LIF(step_mode="multi")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        LIF(backend="cuda")
+    with pytest.raises(ValueError, match="v_reset must be a finite number, or None"):
+        LIF(v_reset=float("nan"))
+    with pytest.raises(TypeError, match="surrogate_function must be callable"):
+        LIF(surrogate_function=4.0)
+
+
+def test_non_floating_input():
+    with pytest.raises(TypeError, match="floating-point tensor; got torch.int64"):
+        LIF()(torch.ones(3, 2, dtype=torch.long))
+
+
+def test_wrong_rank_for_the_step_mode():
+    with pytest.raises(ValueError, match=r"expects \[T, N, ...\].*got shape \[5\]"):
+        LIF()(torch.rand(5))
+    with pytest.raises(ValueError, match="one step"):
+        LIF(step_mode="s")(torch.tensor(1.0))
+
+
+def test_state_shape_mismatch_names_both_shapes():
+    node = LIF()
+    node(torch.rand(3, 4, 5))
+    with pytest.raises(ValueError, match=r"state v has shape \[4, 5\] but this input needs \[2, 5\]; call reset"):
+        node(torch.rand(3, 2, 5))
+
+
+def test_forcing_a_backend_that_cannot_run_says_why():
+    x = torch.rand(3, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match="backend 'cpu' supports float32; got torch.float64"):
+        LIF(backend="cpu")(x)
+    with pytest.raises(ValueError, match="surrogates of snnlib.surrogate"):
+        LIF(backend="cpu", surrogate_function=lambda z: (z >= 0).float())(x.float())
+
+
+def test_triton_on_cpu_needs_the_interpreter(monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    reason = kernels.why_not("triton", torch.rand(2, 3), surrogate.Sigmoid())
+    assert reason is not None
+    assert "CUDA tensor" in reason or "triton package" in reason
+
+
+def test_lif_multi_step_checks_v_init_shape():
+    with pytest.raises(ValueError, match=r"v_init must have shape \[4\]"):
+        kernels.lif_multi_step(torch.rand(3, 4), torch.zeros(5))
+
+
+# --- the CPU kernel's pieces -----------------------------------------------------------
+
+def test_vectorised_exp_is_within_two_ulp():
+    import numpy as np
+
+    z = np.linspace(-87, 88, 200_001, dtype=np.float32)
+    out = np.empty_like(z)
+    bits = np.empty(z.shape, dtype=np.int32)
+    cpu_kernels._exp_row(z, out, bits)
+    want = np.exp(z.astype(np.float64))
+    ulp = np.spacing(want.astype(np.float32)).astype(np.float64)
+    assert np.max(np.abs(out - want) / ulp) <= 2.0
+
+
+def test_reference_is_the_documented_recursion():
+    # one neuron, hand computed: tau=2, decay_input, hard reset to 0, threshold 1
+    x = torch.tensor([[1.5], [1.5], [0.2], [2.0]])
+    s, v, v_seq = reference.lif_multi_step(x, torch.zeros(1), 2.0, True, 1.0, 0.0, surrogate.Sigmoid(), False, True)
+    # h: 0.75 -> no spike; 0.75 + (1.5-0.75)/2 = 1.125 -> spike, v=0; 0.1; 0.1 + (2-0.1)/2 = 1.05 -> spike
+    assert s.flatten().tolist() == [0.0, 1.0, 0.0, 1.0]
+    torch.testing.assert_close(v_seq.flatten(), torch.tensor([0.75, 0.0, 0.1, 0.0]))
