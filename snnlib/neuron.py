@@ -98,16 +98,12 @@ class LIF(nn.Module):
                 f"v_reset={self.v_reset}, detach_reset={self.detach_reset}, step_mode={self.step_mode!r}, "
                 f"backend={self.backend!r}")
 
-    def _initial_v(self, x_step: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.v, torch.Tensor):
-            if self.v.shape != x_step.shape:
-                raise ValueError(
-                    f"LIF state v has shape {list(self.v.shape)} but this input needs {list(x_step.shape)}; "
-                    "call reset() (or functional.reset_net) between batches of different shapes"
-                )
-            return self.v
-        dtype = x_step.dtype if x_step.dtype in (torch.float32, torch.float64) else torch.float32
-        return torch.full(x_step.shape, self.v, dtype=dtype, device=x_step.device)
+    def _check_state(self, x_step: torch.Tensor) -> None:
+        if isinstance(self.v, torch.Tensor) and self.v.shape != x_step.shape:
+            raise ValueError(
+                f"LIF state v has shape {list(self.v.shape)} but this input needs {list(x_step.shape)}; "
+                "call reset() (or functional.reset_net) between batches of different shapes"
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or not torch.is_floating_point(x):
@@ -122,8 +118,9 @@ class LIF(nn.Module):
             if x.dim() < 1:
                 raise ValueError(f"LIF(step_mode='s') expects one step [N, ...] (rank >= 1); got a scalar")
             x_seq = x.unsqueeze(0)
+        self._check_state(x_seq[0])
         spikes, v, v_seq = kernels.lif_multi_step(
-            x_seq, self._initial_v(x_seq[0]), self.tau, self.decay_input, self.v_threshold, self.v_reset,
+            x_seq, self.v, self.tau, self.decay_input, self.v_threshold, self.v_reset,
             self.surrogate_function, self.detach_reset, self.store_v_seq, backend=self.backend,
         )
         self.v = v

@@ -94,9 +94,16 @@ def check_lif_args(tau, v_threshold, v_reset) -> None:
         raise ValueError(f"v_reset must be a finite number, or None for a soft reset; got {v_reset!r}")
 
 
+def initial_state(x_step: torch.Tensor, value: float) -> torch.Tensor:
+    """The potential ``[N, ...]`` every neuron starts from: ``value``, in float32 for half-precision
+    inputs (as spikingjelly keeps its state) and in the input's dtype otherwise."""
+    dtype = x_step.dtype if x_step.dtype in (torch.float32, torch.float64) else torch.float32
+    return torch.full(x_step.shape, float(value), dtype=dtype, device=x_step.device)
+
+
 def lif_multi_step(
     x_seq: torch.Tensor,
-    v_init: torch.Tensor,
+    v_init: torch.Tensor | float,
     tau: float = 2.0,
     decay_input: bool = True,
     v_threshold: float = 1.0,
@@ -106,7 +113,7 @@ def lif_multi_step(
     store_v_seq: bool = False,
     backend: str = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """LIF over ``x_seq`` ``[T, N, ...]`` (time first) from ``v_init`` ``[N, ...]``.
+    """LIF over ``x_seq`` ``[T, N, ...]`` (time first) from ``v_init`` (``[N, ...]``, or one number for all).
 
     Returns ``(spikes [T, N, ...], v_final [N, ...], v_seq [T, N, ...] or None)``; gradients
     flow to ``x_seq`` and ``v_init``. ``surrogate`` defaults to ``Sigmoid(alpha=4.0)``.
@@ -117,11 +124,17 @@ def lif_multi_step(
         raise TypeError(f"x_seq must be a floating-point tensor [T, N, ...]; got {got}")
     if x_seq.dim() < 2:
         raise ValueError(f"x_seq must be [T, N, ...] (time first, rank >= 2); got shape {list(x_seq.shape)}")
-    if v_init.shape != x_seq.shape[1:]:
-        raise ValueError(f"v_init must have shape {list(x_seq.shape[1:])} (x_seq without T); got {list(v_init.shape)}")
+    if isinstance(v_init, torch.Tensor):
+        if v_init.shape != x_seq.shape[1:]:
+            raise ValueError(f"v_init must have shape {list(x_seq.shape[1:])} (x_seq without T); "
+                             f"got {list(v_init.shape)}")
+    elif isinstance(v_init, bool) or not isinstance(v_init, (int, float)):
+        raise TypeError(f"v_init must be a tensor [N, ...] or a number; got {type(v_init).__name__}")
     check_lif_args(tau, v_threshold, v_reset)
     surrogate = _surrogate.Sigmoid() if surrogate is None else surrogate
     chosen = select_backend(backend, x_seq, surrogate)
+    if chosen != "cpu" and not isinstance(v_init, torch.Tensor):
+        v_init = initial_state(x_seq[0], v_init)
     args = (x_seq, v_init, tau, decay_input, v_threshold, v_reset)
     tail = (detach_reset, store_v_seq)
     if chosen == "reference":

@@ -17,9 +17,9 @@ are cached on disk, so later processes start in well under a second.
 """
 from __future__ import annotations
 
-import math
 import ctypes
-from concurrent.futures import ThreadPoolExecutor
+import math
+import os
 
 import numba
 import numpy as np
@@ -42,7 +42,7 @@ _P3, _P4, _P5 = _F(4.1665795894e-2), _F(1.6666665459e-1), _F(5.0000001201e-1)
 _HALF, _ONE = _F(0.5), _F(1.0)
 
 
-@numba.njit(inline="always")
+@numba.njit(inline="always", error_model="numpy")
 def _exp_row(z, out, bits):
     """out[i] = exp(z[i]) for float32 rows; ``bits`` is an int32 scratch row."""
     for i in range(z.shape[0]):
@@ -60,7 +60,7 @@ def _exp_row(z, out, bits):
 
 # --- surrogate derivatives, one row at a time ----------------------------------------
 
-@numba.njit(inline="always")
+@numba.njit(inline="always", error_model="numpy")
 def _surrogate_row(kind, h, vth, a, c1, c2, sg, tmp, bits):
     """sg[i] = g'(h[i] - vth): snnlib.surrogate.*.derivative in the same operation order.
 
@@ -110,7 +110,7 @@ def _surrogate_row(kind, h, vth, a, c1, c2, sg, tmp, bits):
 # Flags are dispatched once per row of a block (a few thousand neurons), so every inner
 # loop is branch-free and vectorises.
 
-@numba.njit(inline="always")
+@numba.njit(inline="always", error_model="numpy")
 def _step_row(v, xt, ht, st, tau, vth, vr, leak_to, soft, decay):
     """One time step for a row of neurons: charge into ``ht``, fire into ``st``, reset ``v``."""
     n = v.shape[0]
@@ -132,14 +132,14 @@ def _step_row(v, xt, ht, st, tau, vth, vr, leak_to, soft, decay):
             v[i] = vr if fired else ht[i]
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def _forward_range(x, v0, s, vseq, vT, lo, hi, block, tau, vth, vr, leak_to, soft, decay, store_v):
     """Neurons ``lo:hi`` of ``x [T, N]``, ``block`` at a time, walking through time."""
     T = x.shape[0]
     hbuf = np.empty(block, dtype=np.float32)
     for b0 in range(lo, hi, block):
         b1 = min(hi, b0 + block)
-        v = v0[b0:b1].copy()
+        v = v0[b0:b1].copy() if v0.shape[0] > 1 else np.full(b1 - b0, v0[0])
         for t in range(T):
             _step_row(v, x[t, b0:b1], hbuf[:b1 - b0], s[t, b0:b1], tau, vth, vr, leak_to, soft, decay)
             if store_v:
@@ -147,7 +147,7 @@ def _forward_range(x, v0, s, vseq, vT, lo, hi, block, tau, vth, vr, leak_to, sof
         vT[b0:b1] = v
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def _backward_range(x, v0, gs, gvseq, gvT, gx, gv0, lo, hi, block, tau, vth, vr, leak_to, soft, decay, detach,
                     kind, a, c1, c2, has_gs, has_gvseq, has_gvT):
     """BPTT for neurons ``lo:hi``. Each block first re-runs the forward from ``x`` (bit-identical,
@@ -164,7 +164,7 @@ def _backward_range(x, v0, gs, gvseq, gvT, gx, gv0, lo, hi, block, tau, vth, vr,
     for b0 in range(lo, hi, block):
         b1 = min(hi, b0 + block)
         n = b1 - b0
-        v = v0[b0:b1].copy()
+        v = v0[b0:b1].copy() if v0.shape[0] > 1 else np.full(n, v0[0])
         for t in range(T):
             _step_row(v, x[t, b0:b1], hbuf[t, :n], tmp[:n], tau, vth, vr, leak_to, soft, decay)
         carry = gvT[b0:b1].copy() if has_gvT else zeros[:n].copy()
@@ -176,31 +176,38 @@ def _backward_range(x, v0, gs, gvseq, gvT, gx, gv0, lo, hi, block, tau, vth, vr,
                 gvs = gvseq[t, b0:b1]
                 for i in range(n):
                     gv[i] = carry[i] + gvs[i]
+                gvt = gv[:n]
             else:
-                gv[:n] = carry
+                gvt = carry
             _surrogate_row(kind, ht, vth, a, c1, c2, sg, tmp, bits)
-            # the gradient reaching h: through the spike (surrogate) and through the reset
+            # The gradient reaching h, through the spike (surrogate) and through the reset,
+            # then through the charge equation to x and to the previous potential.
+            # dH[t]/dV[t-1] = 1 - 1/tau for both charge equations.
             if soft and detach:
                 for i in range(n):
-                    tmp[i] = gst[i] * sg[i] + gv[i]
+                    gh = gst[i] * sg[i] + gvt[i]
+                    q = gh / tau
+                    gxt[i] = q if decay else gh
+                    carry[i] = gh - q
             elif soft:
                 for i in range(n):
-                    tmp[i] = (gst[i] - gv[i] * vth) * sg[i] + gv[i]
+                    gh = (gst[i] - gvt[i] * vth) * sg[i] + gvt[i]
+                    q = gh / tau
+                    gxt[i] = q if decay else gh
+                    carry[i] = gh - q
             elif detach:
                 for i in range(n):
-                    tmp[i] = gst[i] * sg[i] + (gv[i] if ht[i] - vth < 0 else gv[i] * zero)
+                    gh = gst[i] * sg[i] + (gvt[i] if ht[i] - vth < 0 else gvt[i] * zero)
+                    q = gh / tau
+                    gxt[i] = q if decay else gh
+                    carry[i] = gh - q
             else:
                 for i in range(n):
-                    tmp[i] = (gst[i] + gv[i] * (vr - ht[i])) * sg[i] + (gv[i] if ht[i] - vth < 0 else gv[i] * zero)
-            for i in range(n):
-                gh = tmp[i]
-                q = gh / tau
-                gxt[i] = q if decay else gh
-                carry[i] = gh - q  # dH[t]/dV[t-1] = 1 - 1/tau for both charge equations
+                    gh = (gst[i] + gvt[i] * (vr - ht[i])) * sg[i] + (gvt[i] if ht[i] - vth < 0 else gvt[i] * zero)
+                    q = gh / tau
+                    gxt[i] = q if decay else gh
+                    carry[i] = gh - q
         gv0[b0:b1] = carry
-
-
-_POOL: ThreadPoolExecutor | None = None
 
 
 def _block(T: int) -> int:
@@ -208,21 +215,28 @@ def _block(T: int) -> int:
     return max(256, min(BLOCK, (65536 // max(T, 1)) // 64 * 64))
 
 
-def _run(fn, n: int, T: int, head: tuple, tail: tuple) -> None:
-    """Call ``fn(*head, lo, hi, block, *tail)`` on contiguous neuron ranges, one per thread."""
-    global _POOL
-    block = _block(T)
-    blocks = math.ceil(n / block)
-    workers = max(1, min(torch.get_num_threads(), blocks))
-    per = math.ceil(blocks / workers) * block
-    ranges = [(lo, min(n, lo + per)) for lo in range(0, n, per)]
-    if len(ranges) == 1:
-        fn(*head, 0, n, block, *tail)
-        return
-    if _POOL is None or _POOL._max_workers < len(ranges):
-        _POOL = ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="snnlib-lif")
-    for f in [_POOL.submit(fn, *head, lo, hi, block, *tail) for lo, hi in ranges]:
-        f.result()
+# Blocks are spread over cores by Numba's OpenMP threading layer. Numba then calls the same
+# libgomp that torch loads, so the kernels run on torch's own worker threads: the workers
+# that spin for a few milliseconds after every parallel torch op pick the blocks up at
+# once, instead of competing with a second thread pool for the cores (measured: 7 ms with
+# the shared pool, 12-14 ms with a separate one, right after a torch op).
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
+
+
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
+def _forward_parallel(x, v0, s, vseq, vT, n, block, tau, vth, vr, leak_to, soft, decay, store_v):
+    for r in numba.prange((n + block - 1) // block):
+        _forward_range(x, v0, s, vseq, vT, r * block, min(n, (r + 1) * block), block,
+                       tau, vth, vr, leak_to, soft, decay, store_v)
+
+
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
+def _backward_parallel(x, v0, gs, gvseq, gvT, gx, gv0, n, block, tau, vth, vr, leak_to, soft, decay, detach,
+                       kind, a, c1, c2, has_gs, has_gvseq, has_gvT):
+    for r in numba.prange((n + block - 1) // block):
+        _backward_range(x, v0, gs, gvseq, gvT, gx, gv0, r * block, min(n, (r + 1) * block), block,
+                        tau, vth, vr, leak_to, soft, decay, detach, kind, a, c1, c2, has_gs, has_gvseq, has_gvT)
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -238,20 +252,61 @@ except (OSError, AttributeError):  # not Linux/glibc: plain allocations
     _madvise = None
 
 
-def _empty_like(x: torch.Tensor) -> torch.Tensor:
-    """``torch.empty_like`` for a large output, asking for transparent huge pages before first touch.
-
-    A fresh multi-megabyte tensor is page-faulted 4 KiB at a time on its first write, which
-    costs as much as the LIF pass itself; with 2 MiB pages the whole fwd+bwd ran 1.6x
-    faster on the 2-core development machine. Only a hint: without THP nothing changes.
-    """
-    out = torch.empty_like(x)
-    nbytes = out.numel() * out.element_size()
+def _fresh(numel: int) -> torch.Tensor:
+    """A new float32 buffer, asking for transparent huge pages before its first touch."""
+    out = torch.empty(numel, dtype=torch.float32)
+    nbytes = numel * 4
     if _madvise is not None and nbytes >= 4 * _HUGE:
         start = (out.data_ptr() + _HUGE - 1) // _HUGE * _HUGE
         end = (out.data_ptr() + nbytes) // _HUGE * _HUGE
         _madvise(start, end - start, _MADV_HUGEPAGE)
     return out
+
+
+class _OutputPool:
+    """Recycles the large outputs of the fused passes (spikes, input gradients).
+
+    A fresh multi-megabyte tensor is page-faulted 4 KiB at a time on its first write, which
+    on the 2-core development machine cost as much as the LIF passes themselves. A training
+    loop asks for the same shapes every step, so buffers are kept and handed out again
+    once nothing references them any more (their storage's use count tells), like the
+    caching allocator PyTorch uses on GPUs. At most ``max_bytes`` are kept; :func:`empty_cache`
+    releases them.
+    """
+
+    def __init__(self, max_bytes: int = 1 << 30, min_bytes: int = 1 << 20):
+        self.max_bytes, self.min_bytes = max_bytes, min_bytes
+        self._buffers: list[torch.Tensor] = []
+
+    @staticmethod
+    def _idle(buf: torch.Tensor) -> bool:
+        # 2 = the pool's own tensor + the temporary storage object made for this query
+        return torch._C._storage_Use_Count(buf.untyped_storage()._cdata) == 2
+
+    def empty(self, shape: torch.Size) -> torch.Tensor:
+        numel = math.prod(shape)
+        if numel * 4 < self.min_bytes:
+            return torch.empty(shape, dtype=torch.float32)
+        for i, buf in enumerate(self._buffers):
+            if buf.numel() == numel and self._idle(buf):
+                self._buffers.append(self._buffers.pop(i))  # most recently used last
+                return buf.view(shape)
+        buf = _fresh(numel)
+        self._buffers.append(buf)
+        while sum(b.numel() * 4 for b in self._buffers) > self.max_bytes and len(self._buffers) > 1:
+            self._buffers.pop(0)  # forget the least recently used; its memory goes when its users let go
+        return buf.view(shape)
+
+    def clear(self) -> None:
+        self._buffers.clear()
+
+
+_OUTPUTS = _OutputPool()
+
+
+def empty_cache() -> None:
+    """Release the output buffers the CPU kernels keep for reuse."""
+    _OUTPUTS.clear()
 
 
 class LIFFunction(torch.autograd.Function):
@@ -266,13 +321,13 @@ class LIFFunction(torch.autograd.Function):
     def forward(ctx, x, v0, tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset, store_v_seq):
         T, n = x.shape
         f = np.float32
-        s = _empty_like(x)
-        vseq = _empty_like(x) if store_v_seq else x.new_empty((1, 1))
-        vT = torch.empty_like(v0)
+        s = _OUTPUTS.empty(x.shape)
+        vseq = torch.empty_like(x) if store_v_seq else x.new_empty((1, 1))
+        vT = torch.empty(n, dtype=x.dtype)
         soft = v_reset is None
         vr = 0.0 if soft else v_reset
-        _run(_forward_range, n, T, (_np(x), _np(v0), _np(s), _np(vseq), _np(vT)),
-             (f(tau), f(v_threshold), f(vr), f(vr), soft, decay_input, store_v_seq))
+        _forward_parallel(_np(x), _np(v0), _np(s), _np(vseq), _np(vT), n, _block(T),
+                          f(tau), f(v_threshold), f(vr), f(vr), soft, decay_input, store_v_seq)
         ctx.save_for_backward(x, v0)
         ctx.params = (tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset)
         return s, vT, (vseq if store_v_seq else None)
@@ -283,29 +338,32 @@ class LIFFunction(torch.autograd.Function):
         tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset = ctx.params
         f = np.float32
         T, n = x.shape
-        gx = _empty_like(x)
-        gv0 = torch.empty_like(v0)
+        gx = _OUTPUTS.empty(x.shape)
+        gv0 = torch.empty(n, dtype=x.dtype)
         dummy = x.new_empty((1, 1))
         soft = v_reset is None
         vr = 0.0 if soft else v_reset
-        head = (
+        _backward_parallel(
             _np(x), _np(v0),
             _np(gs.contiguous()) if gs is not None else _np(dummy),
             _np(gvseq.contiguous()) if gvseq is not None else _np(dummy),
             _np(gvT.contiguous()) if gvT is not None else _np(dummy[0]),
-            _np(gx), _np(gv0),
+            _np(gx), _np(gv0), n, _block(T),
+            f(tau), f(v_threshold), f(vr), f(vr), soft, decay_input, detach_reset,
+            kind, f(alpha), f(c1), f(c2), gs is not None, gvseq is not None, gvT is not None,
         )
-        tail = (f(tau), f(v_threshold), f(vr), f(vr), soft, decay_input, detach_reset,
-                kind, f(alpha), f(c1), f(c2), gs is not None, gvseq is not None, gvT is not None)
-        _run(_backward_range, n, T, head, tail)
-        return gx, gv0, None, None, None, None, None, None, None, None, None, None
+        # a scalar initial state (one value for every neuron, shape [1]) gets no gradient
+        return gx, (gv0 if v0.shape[0] == n else None), None, None, None, None, None, None, None, None, None, None
 
 
 def lif_multi_step(x_seq, v_init, tau, decay_input, v_threshold, v_reset, surrogate, detach_reset, store_v_seq=False):
     """Same contract as :func:`snnlib.kernels.reference.lif_multi_step` (``[T, N, ...]``, time first)."""
     shape = x_seq.shape
     x = x_seq.reshape(shape[0], -1).contiguous()
-    v0 = v_init.reshape(-1).to(x.dtype).contiguous()
+    if isinstance(v_init, torch.Tensor):
+        v0 = v_init.reshape(-1).to(x.dtype).contiguous()
+    else:  # one value for all neurons: filled inside the kernel (a torch op here would wake torch's thread pool)
+        v0 = torch.tensor([v_init], dtype=x.dtype)
     s, vT, vseq = LIFFunction.apply(
         x, v0, float(tau), bool(decay_input), float(v_threshold),
         None if v_reset is None else float(v_reset), surrogate.kernel_id, surrogate.alpha,
