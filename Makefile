@@ -32,6 +32,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -c $(VENV)/constraints.txt -e ".[spikingjelly,book,dev]"
 	$(PY) -m pip install -c $(VENV)/constraints.txt --no-deps $$($(PY) tools/deps.py without-deps)
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (snnlib)" >/dev/null
+	@echo "compiling the fused CPU kernels once (cached on disk)"; $(PY) -c "from snnlib.kernels import cpu; cpu.warm_up()"
 	$(PY) -c "import torch; import sys; sys.exit(torch.__version__ != open('$(VENV)/constraints.txt').read().strip()[7:])" \
 	  || { echo "torch was replaced during the install; refusing to continue" >&2; exit 1; }
 	touch $(STAMP)

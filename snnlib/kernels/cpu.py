@@ -1,19 +1,21 @@
 """Fused LIF on the CPU: one pass forward, one pass backward (chapter 1, *LIF neurons*).
 
 The reference loop makes ~20 passes over memory per time step through autograd. Here each
-pass is a single Numba-compiled loop: neurons are split into contiguous blocks, each block
-keeps its potentials in a small buffer while it walks through time, and blocks run on all
-cores (threads, the GIL released). Traffic per element (fp32):
+pass is one Numba-compiled loop: neurons are split into contiguous blocks, a block keeps
+its potentials in a small buffer while it walks through time, and blocks run on all cores
+(on torch's own OpenMP threads, see ``_forward_parallel``). Traffic per element (fp32):
 
-* forward  reads ``x``, writes ``s`` and the charged potential ``h`` (saved): 12 B
-  (8 B without grad, when ``h`` is not needed);
-* backward reads ``gS`` and ``h``, writes ``gX``: 12 B — 24 B in all.
+* forward reads ``x`` and writes ``s``: 8 B (the same with or without grad);
+* backward recomputes ``h`` from ``x`` block by block into a cache-resident buffer instead
+  of saving it, then reads ``gS`` and writes ``gX``: 12 B — 20 B in all, against 24 B for
+  the save-``h`` design, and no extra ``[T, N]`` tensor kept alive between the passes.
 
-The arithmetic is the reference's, in the input precision with the same operation order
-(no fast-math), so spikes are bit-identical; the backward follows autograd's order of
-operations through the reference graph. Supported: float32 inputs and the surrogates of
-:mod:`snnlib.surrogate` (other dtypes use the reference). Kernels compile on first use and
-are cached on disk, so later processes start in well under a second.
+The arithmetic is the reference's, in float32 with the same operation order and no
+fast-math, so spikes and potentials are bit-identical; the backward follows autograd's
+order of operations through the reference graph. Supported: float32 inputs and the
+surrogates of :mod:`snnlib.surrogate` (other dtypes use the reference). The kernels compile
+once (about 15 s on 2 cores) and are cached on disk; ``make`` warms the cache with
+:func:`warm_up`, after which a fresh process starts in about a second.
 """
 from __future__ import annotations
 
@@ -224,18 +226,27 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def _forward_parallel(x, v0, s, vseq, vT, n, block, tau, vth, vr, leak_to, soft, decay, store_v):
-    for r in numba.prange((n + block - 1) // block):
-        _forward_range(x, v0, s, vseq, vT, r * block, min(n, (r + 1) * block), block,
-                       tau, vth, vr, leak_to, soft, decay, store_v)
+@numba.njit(inline="always")
+def _span(w, workers, n, block):
+    """Neurons of worker ``w``: one contiguous run of whole blocks, so its scratch buffers
+    are allocated once (a fresh [T, block] buffer per block cost page faults every time)."""
+    per = ((n + block - 1) // block + workers - 1) // workers * block
+    return min(n, w * per), min(n, (w + 1) * per)
 
 
 @numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def _backward_parallel(x, v0, gs, gvseq, gvT, gx, gv0, n, block, tau, vth, vr, leak_to, soft, decay, detach,
-                       kind, a, c1, c2, has_gs, has_gvseq, has_gvT):
-    for r in numba.prange((n + block - 1) // block):
-        _backward_range(x, v0, gs, gvseq, gvT, gx, gv0, r * block, min(n, (r + 1) * block), block,
+def _forward_parallel(x, v0, s, vseq, vT, n, block, workers, tau, vth, vr, leak_to, soft, decay, store_v):
+    for w in numba.prange(workers):
+        lo, hi = _span(w, workers, n, block)
+        _forward_range(x, v0, s, vseq, vT, lo, hi, block, tau, vth, vr, leak_to, soft, decay, store_v)
+
+
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
+def _backward_parallel(x, v0, gs, gvseq, gvT, gx, gv0, n, block, workers, tau, vth, vr, leak_to, soft, decay,
+                       detach, kind, a, c1, c2, has_gs, has_gvseq, has_gvT):
+    for w in numba.prange(workers):
+        lo, hi = _span(w, workers, n, block)
+        _backward_range(x, v0, gs, gvseq, gvT, gx, gv0, lo, hi, block,
                         tau, vth, vr, leak_to, soft, decay, detach, kind, a, c1, c2, has_gs, has_gvseq, has_gvT)
 
 
@@ -326,7 +337,7 @@ class LIFFunction(torch.autograd.Function):
         vT = torch.empty(n, dtype=x.dtype)
         soft = v_reset is None
         vr = 0.0 if soft else v_reset
-        _forward_parallel(_np(x), _np(v0), _np(s), _np(vseq), _np(vT), n, _block(T),
+        _forward_parallel(_np(x), _np(v0), _np(s), _np(vseq), _np(vT), n, _block(T), numba.get_num_threads(),
                           f(tau), f(v_threshold), f(vr), f(vr), soft, decay_input, store_v_seq)
         ctx.save_for_backward(x, v0)
         ctx.params = (tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset)
@@ -348,7 +359,7 @@ class LIFFunction(torch.autograd.Function):
             _np(gs.contiguous()) if gs is not None else _np(dummy),
             _np(gvseq.contiguous()) if gvseq is not None else _np(dummy),
             _np(gvT.contiguous()) if gvT is not None else _np(dummy[0]),
-            _np(gx), _np(gv0), n, _block(T),
+            _np(gx), _np(gv0), n, _block(T), numba.get_num_threads(),
             f(tau), f(v_threshold), f(vr), f(vr), soft, decay_input, detach_reset,
             kind, f(alpha), f(c1), f(c2), gs is not None, gvseq is not None, gvT is not None,
         )
@@ -371,3 +382,12 @@ def lif_multi_step(x_seq, v_init, tau, decay_input, v_threshold, v_reset, surrog
         bool(detach_reset), bool(store_v_seq),
     )
     return s.view(shape), vT.view(shape[1:]), (vseq.view(shape) if store_v_seq else None)
+
+
+def warm_up() -> None:
+    """Compile (or load from the disk cache) both passes once, on a tiny input."""
+    from ..surrogate import Sigmoid
+
+    x = torch.rand(2, 8, requires_grad=True)
+    s, v, _ = lif_multi_step(x, 0.0, 2.0, True, 1.0, 0.0, Sigmoid(), False)
+    (s.sum() + v.sum()).backward()
