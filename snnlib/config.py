@@ -75,6 +75,14 @@ CHAPTER_SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "book": {"steps": 100, "neurons": 32, "taus": (1.5, 2.0, 4.0, 8.0, 16.0)},
         "paper": {"steps": 100, "neurons": 32, "taus": (1.5, 2.0, 4.0, 8.0, 16.0)},
     },
+    "01_lif_neurons": {
+        "ci": {"steps": 40, "fi_points": 12, "fi_steps": 200, "opt_steps": 25, "bench_T": 8,
+               "bench_log2N": 14, "bench_reps": 3},
+        "book": {"steps": 60, "fi_points": 40, "fi_steps": 600, "opt_steps": 60, "bench_T": 16,
+                 "bench_log2N": 20, "bench_reps": 5},
+        "paper": {"steps": 60, "fi_points": 40, "fi_steps": 600, "opt_steps": 60, "bench_T": 16,
+                  "bench_log2N": 22, "bench_reps": 10},
+    },
 }
 
 

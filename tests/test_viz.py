@@ -151,3 +151,36 @@ def test_show_in_ipython_displays_the_raw_bundle(monkeypatch):
     viz.show(viz.line([0.0, 1.0]))
     ((bundle, raw),) = shown
     assert raw is True and PLOTLY_MIME in bundle and "text/html" in bundle
+
+
+# --- raster and membrane -------------------------------------------------------------
+
+def test_raster_marks_every_spike_at_its_time_and_neuron():
+    spikes = torch.zeros(5, 3)
+    spikes[1, 0] = spikes[4, 2] = spikes[4, 0] = 1
+    fig = viz.raster(spikes)
+    (trace,) = fig.data
+    assert sorted(zip(trace.x.tolist(), trace.y.tolist())) == [(1, 0), (4, 0), (4, 2)]
+
+
+def test_raster_rejects_non_matrix():
+    with pytest.raises(ValueError, match=r"\[T, N\] \(time first\); got shape \[2, 2, 2\]"):
+        viz.raster(np.zeros((2, 2, 2)))
+
+
+def test_membrane_draws_potential_spikes_and_threshold():
+    v = torch.tensor([0.2, 0.6, 0.0, 0.5])
+    s = torch.tensor([0.0, 1.0, 0.0, 0.0])
+    fig = viz.membrane(v, s, threshold=1.0)
+    names = [t.name for t in fig.data]
+    assert names == ["v", "spike", "threshold"]
+    np.testing.assert_allclose(fig.data[0].y, v.numpy())
+    assert list(fig.data[1].x) == [1] and list(fig.data[1].y) == [1.0]
+    assert list(fig.data[2].y) == [1.0, 1.0]
+
+
+def test_membrane_rejects_mismatched_spikes():
+    with pytest.raises(ValueError, match=r"spikes must have the shape of v, \[3\]; got \[2\]"):
+        viz.membrane(np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match=r"one neuron's potential over time \[T\]"):
+        viz.membrane(np.zeros((3, 2)))

@@ -7,6 +7,6 @@ connection (introduced in *Getting started*).
 from __future__ import annotations
 
 from .display import show
-from .figures import heatmap, line, sweep
+from .figures import heatmap, line, membrane, membrane_traces, raster, sweep
 
-__all__ = ["show", "line", "heatmap", "sweep"]
+__all__ = ["show", "line", "heatmap", "sweep", "raster", "membrane", "membrane_traces"]

@@ -179,3 +179,55 @@ def sweep(
         sliders=[dict(active=active, currentvalue=dict(prefix=f"{label} = "), pad=dict(t=40), steps=steps)]
     )
     return fig
+
+
+def raster(spikes: Any, x: Any = None, *, title: str | None = None, xlabel: str = "time step t",
+           ylabel: str = "neuron", color: str = "#1f2937") -> go.Figure:
+    """Spike raster of ``spikes [T, N]`` (time first, as snnlib stores them): a mark per spike.
+
+    Introduced in chapter 1, *LIF neurons*.
+    """
+    s = as_array(spikes, "spikes")
+    if s.ndim != 2:
+        raise ValueError(f"spikes must be [T, N] (time first); got shape {list(s.shape)}")
+    steps = np.arange(s.shape[0]) if x is None else as_array(x, "x")
+    if steps.shape != (s.shape[0],):
+        raise ValueError(f"x must have shape [{s.shape[0]}] (one per time step); got {list(steps.shape)}")
+    t_idx, n_idx = np.nonzero(s)
+    fig = go.Figure(go.Scatter(x=steps[t_idx], y=n_idx, mode="markers", name="spikes",
+                               marker=dict(symbol="line-ns-open", size=10, color=color, line=dict(width=2))))
+    fig.update_yaxes(range=[-0.5, s.shape[1] - 0.5], autorange="reversed")
+    return _layout(fig, title, xlabel, ylabel)
+
+
+def membrane_traces(v: Any, spikes: Any = None, threshold: float | None = None, x: Any = None,
+                    name: str = "v") -> list[go.Scatter]:
+    """The traces of :func:`membrane` (a potential ``[T]``, its spikes, the threshold), for
+    composing into slider figures with :func:`sweep`."""
+    vs = as_array(v, "v")
+    if vs.ndim != 1:
+        raise ValueError(f"v must be one neuron's potential over time [T]; got shape {list(vs.shape)}")
+    steps = np.arange(len(vs)) if x is None else as_array(x, "x")
+    if steps.shape != vs.shape:
+        raise ValueError(f"x must have shape {list(vs.shape)}; got {list(steps.shape)}")
+    traces = [go.Scatter(x=steps, y=vs, mode="lines+markers", name=name, line=dict(color="#2563eb"),
+                         marker=dict(size=4))]
+    if spikes is not None:
+        ss = as_array(spikes, "spikes")
+        if ss.shape != vs.shape:
+            raise ValueError(f"spikes must have the shape of v, {list(vs.shape)}; got {list(ss.shape)}")
+        top = threshold if threshold is not None else float(np.nanmax(vs)) if vs.size else 1.0
+        fired = ss > 0
+        traces.append(go.Scatter(x=steps[fired], y=np.full(int(fired.sum()), top), mode="markers", name="spike",
+                                 marker=dict(symbol="triangle-down", size=10, color="#dc2626")))
+    if threshold is not None:
+        traces.append(go.Scatter(x=[steps[0], steps[-1]] if len(steps) else [], y=[threshold, threshold],
+                                 mode="lines", name="threshold", line=dict(dash="dash", color="#6b7280")))
+    return traces
+
+
+def membrane(v: Any, spikes: Any = None, threshold: float | None = None, x: Any = None, *,
+             title: str | None = None, xlabel: str = "time step t", ylabel: str = "membrane potential") -> go.Figure:
+    """One neuron's membrane potential ``[T]`` with its spikes and threshold (chapter 1)."""
+    fig = go.Figure(membrane_traces(v, spikes, threshold, x))
+    return _layout(fig, title, xlabel, ylabel)
