@@ -9,6 +9,7 @@ on time-first input ``[T, N, ...]``.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -17,7 +18,7 @@ from torch import nn
 from . import kernels
 from .surrogate import Sigmoid, SurrogateFunction
 
-__all__ = ["LIF", "reset_net"]
+__all__ = ["LIF", "PLIF", "reset_net"]
 
 
 def reset_net(net: nn.Module) -> None:
@@ -119,12 +120,56 @@ class LIF(nn.Module):
                 raise ValueError(f"LIF(step_mode='s') expects one step [N, ...] (rank >= 1); got a scalar")
             x_seq = x.unsqueeze(0)
         self._check_state(x_seq[0])
-        spikes, v, v_seq = kernels.lif_multi_step(
-            x_seq, self.v, self.tau, self.decay_input, self.v_threshold, self.v_reset,
-            self.surrogate_function, self.detach_reset, self.store_v_seq, backend=self.backend,
-        )
+        spikes, v, v_seq = self._multi_step(x_seq)
         self.v = v
         if self.store_v_seq:
             # single steps append, as spikingjelly does, until reset()
             self.v_seq = v_seq if self.step_mode == "m" or self.v_seq is None else torch.cat([self.v_seq, v_seq])
         return spikes if self.step_mode == "m" else spikes[0]
+
+    def _multi_step(self, x_seq: torch.Tensor):
+        return kernels.lif_multi_step(
+            x_seq, self.v, self.tau, self.decay_input, self.v_threshold, self.v_reset,
+            self.surrogate_function, self.detach_reset, self.store_v_seq, backend=self.backend,
+        )
+
+
+class PLIF(LIF):
+    """LIF with a learnable time constant (parametric LIF), spikingjelly's ``ParametricLIFNode``.
+
+    One learnable scalar ``w`` per layer sets the rate ``1/tau = sigmoid(w)``, starting from
+    ``init_tau`` (``w0 = -log(init_tau - 1)``); the charge multiplies by that rate. Same
+    arguments, state and semantics as :class:`LIF` otherwise. It always runs on the
+    reference loop, which differentiates ``w`` too.
+    """
+
+    def __init__(
+        self,
+        init_tau: float = 2.0,
+        decay_input: bool = True,
+        v_threshold: float = 1.0,
+        v_reset: float | None = 0.0,
+        surrogate_function: Callable[[torch.Tensor], torch.Tensor] = Sigmoid(alpha=4.0),
+        detach_reset: bool = False,
+        step_mode: str = "m",
+        store_v_seq: bool = False,
+    ):
+        super().__init__(init_tau, decay_input, v_threshold, v_reset, surrogate_function, detach_reset,
+                         step_mode, "reference", store_v_seq)
+        self.w = nn.Parameter(torch.as_tensor(-math.log(init_tau - 1.0)))
+
+    @property
+    def tau(self) -> float:
+        """The current time constant, ``1 / sigmoid(w)``."""
+        return 1.0 / self.w.detach().sigmoid().item() if hasattr(self, "w") else self._init_tau
+
+    @tau.setter
+    def tau(self, value: float) -> None:
+        self._init_tau = value
+
+    def _multi_step(self, x_seq: torch.Tensor):
+        v = self.v if isinstance(self.v, torch.Tensor) else kernels.initial_state(x_seq[0], self.v)
+        return kernels.reference.plif_multi_step(
+            x_seq, v, self.w, self.decay_input, self.v_threshold, self.v_reset,
+            self.surrogate_function, self.detach_reset, self.store_v_seq,
+        )

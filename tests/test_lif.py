@@ -233,3 +233,37 @@ def test_reference_is_the_documented_recursion():
     # h: 0.75 -> no spike; 0.75 + (1.5-0.75)/2 = 1.125 -> spike, v=0; 0.1; 0.1 + (2-0.1)/2 = 1.05 -> spike
     assert s.flatten().tolist() == [0.0, 1.0, 0.0, 1.0]
     torch.testing.assert_close(v_seq.flatten(), torch.tensor([0.75, 0.0, 0.1, 0.0]))
+
+
+# --- PLIF ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("v_reset", RESETS)
+@pytest.mark.parametrize("decay_input", [True, False])
+@pytest.mark.parametrize("detach_reset", [False, True])
+def test_plif_matches_spikingjelly(v_reset, decay_input, detach_reset):
+    from snnlib.neuron import PLIF
+
+    gen = torch.Generator().manual_seed(3)
+    x = torch.rand(7, 4, 9, generator=gen) * 2.5 - 0.5
+    weights = [torch.randn(7, 4, 9, generator=gen), torch.randn(7, 4, 9, generator=gen), torch.randn(4, 9, generator=gen)]
+    kw = dict(init_tau=3.0, decay_input=decay_input, v_reset=v_reset, detach_reset=detach_reset)
+    ours = PLIF(surrogate_function=surrogate.ATan(), **kw)
+    theirs = neuron.ParametricLIFNode(surrogate_function=sj_surrogate.ATan(), step_mode="m", **kw)
+    assert ours.w.item() == theirs.w.item() and ours.tau == pytest.approx(3.0)
+    s_a, v_a, g_a = run(ours, x, weights)
+    s_b, v_b, g_b = run(theirs, x, weights)
+    assert torch.equal(s_a, s_b)
+    assert_grad_close(v_a, v_b, "v")
+    assert_grad_close(g_a, g_b, "input gradient")
+    assert_grad_close(ours.w.grad, theirs.w.grad, "w gradient")
+
+
+def test_plif_learns_tau():
+    from snnlib.neuron import PLIF
+
+    node = PLIF(init_tau=2.0)
+    assert [name for name, _ in node.named_parameters()] == ["w"]
+    (node(torch.rand(5, 8) * 2) * torch.randn(5, 8)).sum().backward()
+    assert node.w.grad is not None and node.w.grad.item() != 0.0
+    with pytest.raises(ValueError, match="tau must be a finite number > 1"):
+        PLIF(init_tau=1.0)

@@ -20,6 +20,23 @@ from typing import Callable
 import torch
 
 
+def fire_and_reset(
+    h: torch.Tensor,
+    v_threshold: float,
+    v_reset: float | None,
+    surrogate: Callable[[torch.Tensor], torch.Tensor],
+    detach_reset: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """From the charged potential ``h``: ``(spike, v_next)``."""
+    spike = surrogate(h - v_threshold)
+    s = spike.detach() if detach_reset else spike
+    if v_reset is None:
+        v_next = h - s * v_threshold
+    else:
+        v_next = s * v_reset + (1.0 - s) * h
+    return spike, v_next
+
+
 def lif_step(
     x: torch.Tensor,
     v: torch.Tensor,
@@ -36,13 +53,19 @@ def lif_step(
         h = v + (x - (v - leak_to)) / tau
     else:
         h = v - (v - leak_to) / tau + x
-    spike = surrogate(h - v_threshold)
-    s = spike.detach() if detach_reset else spike
-    if v_reset is None:
-        v_next = h - s * v_threshold
+    return (*fire_and_reset(h, v_threshold, v_reset, surrogate, detach_reset), h)
+
+
+def plif_step(x, v, w, decay_input, v_threshold, v_reset, surrogate, detach_reset):
+    """One PLIF step: the LIF charge with a learnable rate ``1/tau = sigmoid(w)`` (multiplied,
+    as spikingjelly's ``ParametricLIFNode`` does). Returns ``(spike, v_next, h)``."""
+    q = w.sigmoid()
+    leak_to = 0.0 if v_reset is None else v_reset
+    if decay_input:
+        h = v + (x - (v - leak_to)) * q
     else:
-        v_next = s * v_reset + (1.0 - s) * h
-    return spike, v_next, h
+        h = v - (v - leak_to) * q + x
+    return (*fire_and_reset(h, v_threshold, v_reset, surrogate, detach_reset), h)
 
 
 def lif_multi_step(
@@ -60,10 +83,21 @@ def lif_multi_step(
 
     Returns ``(spikes [T, N, ...], v_final [N, ...], v_seq [T, N, ...] or None)``.
     """
+    return _unroll(lif_step, x_seq, v_init, tau, decay_input, v_threshold, v_reset, surrogate, detach_reset,
+                   store_v_seq)
+
+
+def plif_multi_step(x_seq, v_init, w, decay_input, v_threshold, v_reset, surrogate, detach_reset, store_v_seq=False):
+    """PLIF over ``x_seq`` ``[T, N, ...]``; the same contract as :func:`lif_multi_step` with ``w`` for ``tau``."""
+    return _unroll(plif_step, x_seq, v_init, w, decay_input, v_threshold, v_reset, surrogate, detach_reset,
+                   store_v_seq)
+
+
+def _unroll(step, x_seq, v_init, leak, decay_input, v_threshold, v_reset, surrogate, detach_reset, store_v_seq):
     spikes, voltages = [], []
     v = v_init
     for x in x_seq:  # iterate, never index x_seq[t]: indexing in an autograd loop costs a full zero tensor per step
-        spike, v, _ = lif_step(x, v, tau, decay_input, v_threshold, v_reset, surrogate, detach_reset)
+        spike, v, _ = step(x, v, leak, decay_input, v_threshold, v_reset, surrogate, detach_reset)
         spikes.append(spike.to(x.dtype))
         if store_v_seq:
             voltages.append(v)
