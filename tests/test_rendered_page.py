@@ -1,4 +1,4 @@
-"""The built book, opened in a real headless Chromium with networking off.
+"""Every built chapter page, opened in a real headless Chromium with networking off.
 
 Run after the book is built (``make test`` builds it first). The page is served from
 127.0.0.1; every other host is unresolvable and any request to one is aborted and
@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
-PAGE = "book/00_getting_started.html"
+PAGES = [f"book/{p.stem}.html" for p in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))]
 SHOTS = ROOT / "_build" / "screenshots"
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -27,7 +27,7 @@ playwright = pytest.importorskip("playwright.sync_api", reason="playwright is no
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (CI installs Debian's chromium)"),
-    pytest.mark.skipif(not (HTML / PAGE).exists(), reason=f"the book is not built: {HTML / PAGE} missing"),
+    pytest.mark.skipif(not (HTML / "index.html").exists(), reason=f"the book is not built: {HTML}/index.html missing"),
 ]
 
 
@@ -46,9 +46,11 @@ def server():
     httpd.shutdown()
 
 
-@pytest.fixture(scope="module")
-def page_report(server):
-    """Load the page once; return what the DOM and the network log say."""
+@pytest.fixture(scope="module", params=PAGES)
+def page_report(server, request):
+    """Load each chapter page once; return what the DOM and the network log say."""
+    page_path = request.param
+    assert (HTML / page_path).exists(), f"{page_path} was not built"
     external, failed = [], []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
@@ -72,10 +74,11 @@ def page_report(server):
         page.route("**/*", route)
         page.on("requestfailed", lambda req: failed.append(req.url))
         page.on("response", lambda resp: resp.status >= 400 and failed.append(f"{resp.status} {resp.url}"))
-        page.goto(f"{server}/{PAGE}", wait_until="load")
+        page.goto(f"{server}/{page_path}", wait_until="load")
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
         page.wait_for_selector("mjx-container", timeout=20_000)
-        page.wait_for_timeout(1500)  # let the widget manager finish rendering
+        page.wait_for_selector(".widget-slider", timeout=20_000)  # the widget manager rendered the saved state
+        page.wait_for_load_state("networkidle")
         report = page.evaluate(
             """() => ({
                 plots: document.querySelectorAll('.js-plotly-plot').length,
@@ -90,7 +93,7 @@ def page_report(server):
             })"""
         )
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "00_getting_started.png"), full_page=False)
+        page.screenshot(path=str(SHOTS / page_path.replace("book/", "").replace(".html", ".png")), full_page=False)
         browser.close()
     return report, external, failed
 
@@ -99,7 +102,7 @@ def test_plotly_drew_every_figure(page_report):
     report, _, _ = page_report
     assert report["plots"] >= 2
     assert report["plotsWithSvg"] == report["plots"]
-    assert report["sliders"] >= 1, "the τ slider figure should have a plotly slider"
+    assert report["sliders"] >= 1, "every chapter has a plotly slider that works without a kernel"
 
 
 def test_mathjax_typeset_the_math(page_report):
