@@ -100,11 +100,16 @@ class LIF(nn.Module):
                 f"backend={self.backend!r}")
 
     def _check_state(self, x_step: torch.Tensor) -> None:
-        if isinstance(self.v, torch.Tensor) and self.v.shape != x_step.shape:
+        if not isinstance(self.v, torch.Tensor):
+            return
+        if self.v.shape != x_step.shape:
             raise ValueError(
                 f"LIF state v has shape {list(self.v.shape)} but this input needs {list(x_step.shape)}; "
                 "call reset() (or functional.reset_net) between batches of different shapes"
             )
+        if self.v.device != x_step.device:
+            raise ValueError(f"LIF state v is on {self.v.device} but the input is on {x_step.device}; "
+                             "call reset() after moving the model")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or not torch.is_floating_point(x):
@@ -117,7 +122,7 @@ class LIF(nn.Module):
             x_seq = x
         else:
             if x.dim() < 1:
-                raise ValueError(f"LIF(step_mode='s') expects one step [N, ...] (rank >= 1); got a scalar")
+                raise ValueError("LIF(step_mode='s') expects one step [N, ...] (rank >= 1); got a scalar")
             x_seq = x.unsqueeze(0)
         self._check_state(x_seq[0])
         spikes, v, v_seq = self._multi_step(x_seq)
