@@ -1,7 +1,9 @@
 """Spiking neurons with state (chapter 1, *LIF neurons*).
 
 :class:`LIF` is a drop-in equal of ``spikingjelly.activation_based.neuron.LIFNode``: the
-same constructor names and defaults, the same spikes, state and gradients, resettable by
+same constructor arguments in the same order with the same defaults — except ``step_mode``,
+which defaults to ``'m'`` here (``LIFNode`` defaults to ``'s'``; pass ``step_mode='s'`` when
+swapping it into single-step code) — the same spikes, state and gradients, resettable by
 ``spikingjelly.activation_based.functional.reset_net`` (or :func:`reset_net` here, which
 does the same without spikingjelly's warning about non-``MemoryModule`` classes) and
 recordable by spikingjelly's monitors. The default step mode is multi-step, ``'m'``,
@@ -47,8 +49,8 @@ class LIF(nn.Module):
             on the reference loop.
         detach_reset: stop the gradient through the reset.
         step_mode: ``'m'`` (input ``[T, N, ...]``, time first) or ``'s'`` (one step, ``[N, ...]``).
-        backend: ``'auto'``, ``'reference'``, ``'cpu'`` or ``'triton'`` (:mod:`snnlib.kernels`).
         store_v_seq: keep the potential of every step in ``v_seq`` (``[T, N, ...]``).
+        backend: ``'auto'``, ``'reference'``, ``'cpu'`` or ``'triton'`` (:mod:`snnlib.kernels`).
 
     State: ``v`` (a float until the first input, then a tensor ``[N, ...]``), ``v_seq``.
     It carries over between calls until :meth:`reset`.
@@ -63,8 +65,8 @@ class LIF(nn.Module):
         surrogate_function: Callable[[torch.Tensor], torch.Tensor] = Sigmoid(alpha=4.0),
         detach_reset: bool = False,
         step_mode: str = "m",
-        backend: str = "auto",
         store_v_seq: bool = False,
+        backend: str = "auto",
     ):
         super().__init__()
         kernels.check_lif_args(tau, v_threshold, v_reset)
@@ -116,8 +118,8 @@ class LIF(nn.Module):
             got = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
             raise TypeError(f"LIF expects a floating-point tensor; got {got}")
         if self.step_mode == "m":
-            if x.dim() < 2:
-                raise ValueError(f"LIF(step_mode='m') expects [T, N, ...] (time first, rank >= 2); "
+            if x.dim() < 2 or x.shape[0] == 0:
+                raise ValueError(f"LIF(step_mode='m') expects [T, N, ...] (time first, rank >= 2, T >= 1); "
                                  f"got shape {list(x.shape)}")
             x_seq = x
         else:
@@ -160,7 +162,7 @@ class PLIF(LIF):
         store_v_seq: bool = False,
     ):
         super().__init__(init_tau, decay_input, v_threshold, v_reset, surrogate_function, detach_reset,
-                         step_mode, "reference", store_v_seq)
+                         step_mode, store_v_seq, backend="reference")
         self.w = nn.Parameter(torch.as_tensor(-math.log(init_tau - 1.0)))
 
     @property

@@ -202,7 +202,8 @@ class Erf(SurrogateFunction):
         return (self.alpha / math.sqrt(math.pi)) * torch.exp(-z * z)
 
 
-_BY_NAME = {cls.__name__: cls for cls in (Sigmoid, ATan, PiecewiseQuadratic, PiecewiseExp, SoftSign, SuperSpike, Erf)}
+BUILTINS = (Sigmoid, ATan, PiecewiseQuadratic, PiecewiseExp, SoftSign, SuperSpike, Erf)
+_BY_NAME = {cls.__name__: cls for cls in BUILTINS}
 
 
 def from_spikingjelly(function) -> SurrogateFunction | None:

@@ -267,3 +267,72 @@ def test_plif_learns_tau():
     assert node.w.grad is not None and node.w.grad.item() != 0.0
     with pytest.raises(ValueError, match="tau must be a finite number > 1"):
         PLIF(init_tau=1.0)
+
+
+# --- regressions found in review -----------------------------------------------------------
+
+def test_constructor_is_positionally_compatible_with_lifnode():
+    node = LIF(3.0, False, 0.8, None, surrogate.ATan(), True, "s", True)
+    assert (node.tau, node.decay_input, node.v_threshold, node.v_reset, node.detach_reset,
+            node.step_mode, node.store_v_seq) == (3.0, False, 0.8, None, True, "s", True)
+
+
+def test_large_outputs_can_be_changed_in_place():
+    x = (torch.rand(4, 300_000) * 2).requires_grad_()
+    s = LIF(backend="cpu")(x)
+    s.mul_(0.5)  # a pooled output is a plain tensor, not a view
+    s.sum().backward()
+    x_ref = x.detach().clone().requires_grad_()
+    (LIF(backend="reference")(x_ref) * 0.5).sum().backward()
+    assert_grad_close(x.grad, x_ref.grad, "gradient after an in-place change")
+
+
+def test_pooled_buffers_are_not_shared_between_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    inputs = [torch.rand(4, 1 << 17, generator=torch.Generator().manual_seed(i)) * 2 for i in range(8)]
+    expected = [LIF(backend="reference")(x) for x in inputs]
+
+    def work(i):
+        results = []
+        for _ in range(5):
+            results.append(torch.equal(LIF(backend="cpu")(inputs[i]), expected[i]))
+        return all(results)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(work, range(8)))
+
+
+def test_a_pooled_buffer_is_reused_only_when_released():
+    x = torch.rand(4, 1 << 17)
+    with torch.no_grad():
+        first = LIF(backend="cpu")(x)
+        kept = first[1:]  # only a slice survives
+        del first
+        second = LIF(backend="cpu")(x * 0.5)
+    assert kept.untyped_storage().data_ptr() != second.untyped_storage().data_ptr()
+    assert torch.equal(kept, LIF(backend="reference")(x)[1:])
+
+
+def test_subclassed_surrogates_run_on_the_reference_loop():
+    class Flat(surrogate.Sigmoid):
+        def derivative(self, x):
+            return torch.ones_like(x)
+
+    x = torch.rand(5, 40) * 2
+    assert kernels.select_backend("auto", x, Flat()) == "reference"
+    with pytest.raises(ValueError, match="not subclasses"):
+        kernels.select_backend("cpu", x, Flat())
+
+
+def test_second_derivatives_through_the_fused_kernel_raise():
+    x = (torch.rand(3, 20) * 2).requires_grad_()
+    s = LIF(backend="cpu", surrogate_function=surrogate.ATan())(x)
+    (g,) = torch.autograd.grad(s.sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|does not require grad"):
+        g.sum().backward()
+
+
+def test_empty_time_axis_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"T >= 1\); got shape \[0, 4\]"):
+        LIF()(torch.rand(0, 4))

@@ -184,3 +184,10 @@ def test_membrane_rejects_mismatched_spikes():
         viz.membrane(np.zeros(3), np.zeros(2))
     with pytest.raises(ValueError, match=r"one neuron's potential over time \[T\]"):
         viz.membrane(np.zeros((3, 2)))
+
+
+def test_bfloat16_tensors_are_accepted():
+    spikes = (torch.rand(6, 4) > 0.5).to(torch.bfloat16)
+    fig = viz.raster(spikes)
+    assert len(fig.data[0].x) == int(spikes.float().sum())
+    assert list(fig.layout.yaxis.range) == [3.5, -0.5]

@@ -72,7 +72,12 @@ def main() -> None:
                 sys.exit(f"vendor: {spec} failed its checksum: expected {entry['integrity']}, got {got}")
             unpacked = tmp / tarball.stem
             with tarfile.open(tarball) as tar:
-                tar.extractall(unpacked, filter="data")
+                if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 / 3.10.12
+                    tar.extractall(unpacked, filter="data")
+                else:  # checksum-verified tarball; refuse absolute or parent paths all the same
+                    if any(m.name.startswith("/") or ".." in Path(m.name).parts for m in tar.getmembers()):
+                        sys.exit(f"vendor: {spec} contains unsafe paths")
+                    tar.extractall(unpacked)
             for pattern, rel in entry["copy"].items():
                 copy_from(unpacked / "package", pattern, staging / rel)
             print(f"vendor: {spec} ok ({tarball.stat().st_size / 1e6:.1f} MB, sha512 verified)")

@@ -42,8 +42,10 @@ def _triton_interpreted() -> bool:
 
 
 def _fused_surrogate(surrogate) -> _surrogate.SurrogateFunction | None:
+    # Exactly the built-in classes: a subclass may override derivative(), which the
+    # kernels could not see (they implement the built-in formulas).
     sg = _surrogate.from_spikingjelly(surrogate)
-    return sg if sg is not None and sg.spiking and sg.kernel_id >= 0 else None
+    return sg if type(sg) in _surrogate.BUILTINS and sg.spiking else None
 
 
 def why_not(backend: str, x: torch.Tensor, surrogate) -> str | None:
@@ -51,8 +53,8 @@ def why_not(backend: str, x: torch.Tensor, surrogate) -> str | None:
     if backend == "reference":
         return None
     if _fused_surrogate(surrogate) is None:
-        return (f"the fused kernels support the surrogates of snnlib.surrogate (spiking=True); "
-                f"got {type(surrogate).__name__}")
+        return (f"the fused kernels support the built-in surrogates of snnlib.surrogate (spiking=True), "
+                f"not subclasses or other callables; got {type(surrogate).__name__}")
     if backend == "cpu":
         if x.device.type != "cpu":
             return f"backend 'cpu' needs a CPU tensor; got device {x.device}"
@@ -122,8 +124,8 @@ def lif_multi_step(
     if not isinstance(x_seq, torch.Tensor) or not torch.is_floating_point(x_seq):
         got = x_seq.dtype if isinstance(x_seq, torch.Tensor) else type(x_seq).__name__
         raise TypeError(f"x_seq must be a floating-point tensor [T, N, ...]; got {got}")
-    if x_seq.dim() < 2:
-        raise ValueError(f"x_seq must be [T, N, ...] (time first, rank >= 2); got shape {list(x_seq.shape)}")
+    if x_seq.dim() < 2 or x_seq.shape[0] == 0:
+        raise ValueError(f"x_seq must be [T, N, ...] (time first, rank >= 2, T >= 1); got shape {list(x_seq.shape)}")
     if isinstance(v_init, torch.Tensor):
         if v_init.shape != x_seq.shape[1:]:
             raise ValueError(f"v_init must have shape {list(x_seq.shape[1:])} (x_seq without T); "

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import threading
 
 import numba
 import numpy as np
@@ -288,28 +289,38 @@ class _OutputPool:
     def __init__(self, max_bytes: int = 1 << 30, min_bytes: int = 1 << 20):
         self.max_bytes, self.min_bytes = max_bytes, min_bytes
         self._buffers: list[torch.Tensor] = []
+        self._lock = threading.Lock()  # the idle check and the hand-out must be one step
 
     @staticmethod
     def _idle(buf: torch.Tensor) -> bool:
         # 2 = the pool's own tensor + the temporary storage object made for this query
         return torch._C._storage_Use_Count(buf.untyped_storage()._cdata) == 2
 
+    @staticmethod
+    def _hand_out(buf: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        # A new tensor on the buffer's storage rather than a view of it: autograd forbids
+        # in-place changes to views created inside a custom Function, and users may scale
+        # their spikes in place.
+        return torch.empty(0, dtype=buf.dtype).set_(buf.untyped_storage(), 0, shape)
+
     def empty(self, shape: torch.Size) -> torch.Tensor:
         numel = math.prod(shape)
         if numel * 4 < self.min_bytes:
             return torch.empty(shape, dtype=torch.float32)
-        for i, buf in enumerate(self._buffers):
-            if buf.numel() == numel and self._idle(buf):
-                self._buffers.append(self._buffers.pop(i))  # most recently used last
-                return buf.view(shape)
-        buf = _fresh(numel)
-        self._buffers.append(buf)
-        while sum(b.numel() * 4 for b in self._buffers) > self.max_bytes and len(self._buffers) > 1:
-            self._buffers.pop(0)  # forget the least recently used; its memory goes when its users let go
-        return buf.view(shape)
+        with self._lock:
+            for i, buf in enumerate(self._buffers):
+                if buf.numel() == numel and self._idle(buf):
+                    self._buffers.append(self._buffers.pop(i))  # most recently used last
+                    return self._hand_out(buf, shape)
+            buf = _fresh(numel)
+            self._buffers.append(buf)
+            while sum(b.numel() * 4 for b in self._buffers) > self.max_bytes and len(self._buffers) > 1:
+                self._buffers.pop(0)  # forget the least recently used; its memory goes when its users let go
+            return self._hand_out(buf, shape)
 
     def clear(self) -> None:
-        self._buffers.clear()
+        with self._lock:
+            self._buffers.clear()
 
 
 _OUTPUTS = _OutputPool()
@@ -344,6 +355,7 @@ class LIFFunction(torch.autograd.Function):
         return s, vT, (vseq if store_v_seq else None)
 
     @staticmethod
+    @torch.autograd.function.once_differentiable  # second derivatives: use backend='reference'
     def backward(ctx, gs, gvT, gvseq):
         x, v0 = ctx.saved_tensors
         tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset = ctx.params

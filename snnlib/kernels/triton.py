@@ -70,9 +70,10 @@ def _lif_forward(x_ptr, v0_ptr, s_ptr, h_ptr, vseq_ptr, vT_ptr, N, T,
                  BLOCK: tl.constexpr):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
+    stride = tl.zeros_like(offs) + N  # int64, so t * N cannot overflow when T*N > 2^31
     v = tl.load(v0_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     for t in range(T):
-        idx = t * N + offs
+        idx = offs + t * stride
         x = tl.load(x_ptr + idx, mask=mask, other=0.0).to(tl.float32)
         if DECAY:
             h = v + tl.div_rn(x - (v - leak_to), tau)
@@ -100,13 +101,14 @@ def _lif_backward(gs_ptr, gvseq_ptr, gvT_ptr, h_ptr, gx_ptr, gv0_ptr, N, T,
                   BLOCK: tl.constexpr):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
+    stride = tl.zeros_like(offs) + N  # int64, as in the forward
     if HAS_GVT:
         carry = tl.load(gvT_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     else:
         carry = tl.zeros([BLOCK], dtype=tl.float32)
     for k in range(T):
         t = T - 1 - k
-        idx = t * N + offs
+        idx = offs + t * stride
         gv = carry
         if HAS_GVSEQ:
             gv = gv + tl.load(gvseq_ptr + idx, mask=mask, other=0.0).to(tl.float32)
@@ -164,6 +166,7 @@ class LIFFunction(torch.autograd.Function):
         return s, vT, (vseq if store_v_seq else None)
 
     @staticmethod
+    @torch.autograd.function.once_differentiable  # second derivatives: use backend='reference'
     def backward(ctx, gs, gvT, gvseq):
         (h,) = ctx.saved_tensors
         tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset, x_dtype = ctx.params

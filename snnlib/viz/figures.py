@@ -19,7 +19,7 @@ FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13)
 def as_array(values: Any, name: str) -> np.ndarray:
     """``values`` (array, tensor or list) as a float numpy array; tensors are detached."""
     if hasattr(values, "detach"):  # torch.Tensor without importing torch here
-        values = values.detach().cpu().numpy()
+        values = values.detach().cpu().double().numpy()  # via float64: numpy has no bfloat16
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -196,7 +196,7 @@ def raster(spikes: Any, x: Any = None, *, title: str | None = None, xlabel: str 
     t_idx, n_idx = np.nonzero(s)
     fig = go.Figure(go.Scatter(x=steps[t_idx], y=n_idx, mode="markers", name="spikes",
                                marker=dict(symbol="line-ns-open", size=10, color=color, line=dict(width=2))))
-    fig.update_yaxes(range=[-0.5, s.shape[1] - 0.5], autorange="reversed")
+    fig.update_yaxes(range=[s.shape[1] - 0.5, -0.5])  # every neuron shown, neuron 0 on top
     return _layout(fig, title, xlabel, ylabel)
 
 
