@@ -1,0 +1,14 @@
+"""Datasets for the chapters (introduced in chapter 2, *Data and training*).
+
+Offline, real data: :func:`digits` and :func:`event_digits`. Downloads (the ``paper``
+profile's real datasets) go through :func:`fetch`: checksummed, atomic and resumable.
+Nothing here touches the network unless a download is asked for.
+"""
+from .download import DownloadError, RemoteFile, cache_dir, extract, fetch, sha256sum
+from .idx import read_idx
+from .offline import EVENT_DTYPE, ArrayDataset, DatasetInfo, digits, event_digits
+
+__all__ = [
+    "digits", "event_digits", "ArrayDataset", "DatasetInfo", "EVENT_DTYPE",
+    "RemoteFile", "DownloadError", "fetch", "extract", "cache_dir", "sha256sum", "read_idx",
+]

@@ -1,0 +1,151 @@
+"""Checksummed, atomic, resumable downloads into snnlib's data cache (chapter 2, *Data and training*).
+
+Only an explicit call downloads anything; importing snnlib never touches the network.
+
+* Files land in :func:`cache_dir`: ``$SNNLIB_DATA`` if set, else ``data/cache`` of the source
+  checkout snnlib runs from, else ``~/.cache/snnlib``.
+* A download streams into ``<name>.part`` and becomes ``<name>`` only after its sha256
+  matched, by an atomic rename: an interrupted or corrupt download never looks complete.
+* A ``.part`` left by an interrupted download is resumed with an HTTP ``Range`` request when
+  the server allows it (206), and restarted otherwise.
+* A file placed by hand is accepted when its checksum matches; every failure names the
+  dataset, the URL, the expected checksum and where to put the file by hand.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One downloadable file of a dataset.
+
+    Attributes:
+        dataset: the dataset's name, used in messages and as the cache sub-folder.
+        filename: the file's name in the cache.
+        url: where it is downloaded from.
+        sha256: its expected checksum (lower-case hex).
+    """
+
+    dataset: str
+    filename: str
+    url: str
+    sha256: str
+
+    def __post_init__(self):
+        if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
+            raise ValueError(f"{self.dataset}/{self.filename}: sha256 must be 64 lower-case hex digits; got {self.sha256!r}")
+
+
+class DownloadError(RuntimeError):
+    """A dataset file could not be obtained or did not match its checksum."""
+
+
+def cache_dir() -> Path:
+    """Where datasets are stored (created on demand by :func:`fetch`)."""
+    if os.environ.get("SNNLIB_DATA"):
+        return Path(os.environ["SNNLIB_DATA"]).expanduser()
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "data" / "README.md").exists() and (checkout / "pyproject.toml").exists():
+        return checkout / "data" / "cache"
+    return Path.home() / ".cache" / "snnlib"
+
+
+def sha256sum(path: Path) -> str:
+    """The sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _manual_hint(remote: RemoteFile, target: Path) -> str:
+    return (f"To place it by hand, download {remote.url} and save it as {target} "
+            f"(sha256 {remote.sha256}); set SNNLIB_DATA to use another folder.")
+
+
+def _stream(remote: RemoteFile, part: Path, timeout: float, progress: bool) -> None:
+    """Append the remote file to ``part``, resuming from its current size when the server allows."""
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(remote.url, headers={"Range": f"bytes={have}-"} if have else {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        resumed = have and getattr(response, "status", None) == 206
+        mode = "ab" if resumed else "wb"  # a server that ignores Range sends everything again
+        total = response.headers.get("Content-Length")
+        total = int(total) + (have if resumed else 0) if total is not None else None
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, initial=have if resumed else 0, unit="B", unit_scale=True,
+                       desc=f"{remote.dataset}/{remote.filename}", leave=False)
+        try:
+            with open(part, mode) as f:
+                for chunk in iter(lambda: response.read(CHUNK), b""):
+                    f.write(chunk)
+                    if bar is not None:
+                        bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+
+
+def fetch(remote: RemoteFile, root: Path | None = None, *, timeout: float = 60.0, progress: bool = True) -> Path:
+    """The verified local path of ``remote``, downloading it if it is not there yet.
+
+    Raises:
+        DownloadError: when the file cannot be downloaded or its checksum does not match;
+            nothing that looks complete is left behind.
+    """
+    folder = (root or cache_dir()) / remote.dataset
+    target = folder / remote.filename
+    if target.exists():
+        got = sha256sum(target)
+        if got == remote.sha256:
+            return target
+        target.unlink()  # a complete-looking file with the wrong content is worse than none
+        raise DownloadError(f"{remote.dataset}: {target} has sha256 {got}, expected {remote.sha256}; "
+                            f"removed it. {_manual_hint(remote, target)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    try:
+        _stream(remote, part, timeout, progress)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise DownloadError(f"{remote.dataset}: could not download {remote.url} ({exc}). "
+                            f"A partial download is kept in {part} and resumed next time. "
+                            f"{_manual_hint(remote, target)}") from exc
+    got = sha256sum(part)
+    if got != remote.sha256:
+        part.unlink()
+        raise DownloadError(f"{remote.dataset}: {remote.url} gave a file with sha256 {got}, expected "
+                            f"{remote.sha256}; removed it. {_manual_hint(remote, target)}")
+    os.replace(part, target)  # atomic: the name appears only with verified content
+    return target
+
+
+def extract(archive: Path, into: Path) -> Path:
+    """Unpack a verified ``.zip``/``.tar*`` archive next to itself, atomically (a marker file
+    is written last); a truncated or damaged archive raises :class:`DownloadError`."""
+    marker = into / ".extracted"
+    if marker.exists():
+        return into
+    staging = into.with_name(into.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        shutil.unpack_archive(str(archive), str(staging))
+    except (shutil.ReadError, EOFError, OSError, ValueError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DownloadError(f"{archive} could not be unpacked ({exc}); delete it and download it again") from exc
+    (staging / ".extracted").write_text(archive.name)
+    shutil.rmtree(into, ignore_errors=True)
+    os.replace(staging, into)
+    return into

@@ -1,0 +1,266 @@
+"""snnlib.datasets: offline data, the IDX reader, and downloads against a loopback server."""
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import http.server
+import io
+import tarfile
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from snnlib import datasets
+from snnlib.datasets import DownloadError, RemoteFile
+
+
+# --- digits --------------------------------------------------------------------------------
+
+def test_digits_split_is_fixed_stratified_and_disjoint():
+    train, test = datasets.digits("train"), datasets.digits("test")
+    assert (len(train), len(test)) == (1437, 360)
+    assert train.info.offline and "scikit-learn" in str(train.info)
+    for label in range(10):  # every class in both splits, in proportion
+        frac = (test.targets == label).sum() / ((train.targets == label).sum() + (test.targets == label).sum())
+        assert 0.15 < frac < 0.25
+    flat = lambda d: {tuple(np.round(d.samples[i].flatten().numpy(), 4)) for i in range(len(d))}  # noqa: E731
+    assert len(flat(train) & flat(test)) <= 3  # the UCI set has a few duplicate images, nothing more
+    again = datasets.digits("test")
+    assert torch.equal(again.samples, test.samples) and np.array_equal(again.targets, test.targets)
+
+
+def test_digits_items_and_upsampling():
+    image, label = datasets.digits("test", upsample=4)[0]
+    assert image.shape == (1, 32, 32) and image.dtype == torch.float32 and isinstance(label, int)
+    assert 0.0 <= image.min() and image.max() <= 1.0
+
+
+@pytest.mark.parametrize("kwargs, error", [(dict(split="val"), "split must be one of"),
+                                           (dict(upsample=0), "upsample must be an integer >= 1"),
+                                           (dict(upsample=2.5), "upsample must be an integer >= 1")])
+def test_digits_bad_arguments(kwargs, error):
+    with pytest.raises(ValueError, match=error):
+        datasets.digits(**kwargs)
+
+
+# --- event digits ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def events():
+    return datasets.event_digits("test", noise_hz=2.0)
+
+
+def test_event_streams_are_tonic_structured_arrays(events):
+    ev, label = events[3]
+    assert ev.dtype == datasets.EVENT_DTYPE and ev.dtype.names == ("x", "y", "t", "p")
+    assert events.sensor_size == (34, 34, 2) and events.ordering == "xytp"
+    assert (np.diff(ev["t"]) >= 0).all() and ev["t"].min() >= 0 and ev["t"].max() <= events.duration_us
+    assert ev["x"].min() >= 0 and ev["x"].max() < 34 and ev["y"].min() >= 0 and ev["y"].max() < 34
+    assert set(np.unique(ev["p"])) == {0, 1}
+    assert 1000 < len(ev) < 20000 and label == events.targets[3]
+
+
+def test_events_follow_the_digit(events):
+    # Without noise, events come from the digit's edges moving: none far outside its box.
+    clean = datasets.event_digits("test")
+    ev, _ = clean[0]
+    margin = (34 - 24) // 2 - 3  # the digit box, widened by the saccade amplitude
+    assert ev["x"].min() >= margin and ev["x"].max() < 34 - margin
+    # the same image, the same events
+    again, _ = datasets.event_digits("test")[0]
+    assert np.array_equal(ev, again)
+    # noise adds events, reproducibly
+    assert len(events[0][0]) > len(ev)
+    assert np.array_equal(events[0][0], datasets.event_digits("test", noise_hz=2.0)[0][0])
+
+
+def test_tonic_transforms_apply(events):
+    tonic = pytest.importorskip("tonic")
+    frames = tonic.transforms.ToFrame(sensor_size=events.sensor_size, n_time_bins=10)(events[0][0])
+    assert frames.shape == (10, 2, 34, 34)
+    denoised = tonic.transforms.Denoise(filter_time=10_000)(events[0][0])
+    assert 0 < len(denoised) < len(events[0][0])
+    with_transform = datasets.event_digits("test", transform=tonic.transforms.ToFrame(
+        sensor_size=(34, 34, 2), n_time_bins=5))
+    assert with_transform[0][0].shape == (5, 2, 34, 34)
+
+
+@pytest.mark.parametrize("kwargs, error", [(dict(split="dev"), "split must be one of"),
+                                           (dict(threshold=0), "threshold must be > 0"),
+                                           (dict(digit_size=34), "must fit the sensor"),
+                                           (dict(noise_hz=-1), "noise_hz must be >= 0")])
+def test_event_digits_bad_arguments(kwargs, error):
+    with pytest.raises(ValueError, match=error):
+        datasets.event_digits(**kwargs)
+
+
+# --- IDX ---------------------------------------------------------------------------------------
+
+def idx_bytes(array: np.ndarray, code: int = 0x08) -> bytes:
+    header = bytes([0, 0, code, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def test_read_idx_plain_and_gzip(tmp_path):
+    images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    (tmp_path / "img.idx").write_bytes(idx_bytes(images))
+    (tmp_path / "img.idx.gz").write_bytes(gzip.compress(idx_bytes(images)))
+    labels = np.array([3, -7], dtype=">i4")
+    (tmp_path / "lab.idx").write_bytes(idx_bytes(labels, 0x0C))
+    assert np.array_equal(datasets.read_idx(tmp_path / "img.idx"), images)
+    assert np.array_equal(datasets.read_idx(tmp_path / "img.idx.gz"), images)
+    assert datasets.read_idx(tmp_path / "lab.idx").tolist() == [3, -7]
+
+
+def test_read_idx_rejects_bad_files(tmp_path):
+    (tmp_path / "bad").write_bytes(b"PK\x03\x04rest")
+    with pytest.raises(ValueError, match="is not an IDX file"):
+        datasets.read_idx(tmp_path / "bad")
+    good = idx_bytes(np.zeros((3, 4, 4), np.uint8))
+    (tmp_path / "short").write_bytes(good[:-5])
+    with pytest.raises(ValueError, match=r"header says \[3, 4, 4\].*truncated or corrupt"):
+        datasets.read_idx(tmp_path / "short")
+
+
+# --- downloads, against a server on 127.0.0.1 ----------------------------------------------------
+
+class RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files from a folder, honouring 'Range: bytes=N-' unless the path has 'norange'."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802
+        path = Path(self.directory) / self.path.lstrip("/")
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        start = 0
+        header = self.headers.get("Range")
+        if header and "norange" not in self.path:
+            start = int(header.split("=")[1].split("-")[0])
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        self.wfile.write(data[start:])
+
+
+@pytest.fixture
+def server(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = functools.partial(RangeHandler, directory=str(served))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield served, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def remote_for(served: Path, base: str, name: str, content: bytes, sha: str | None = None) -> RemoteFile:
+    (served / name).write_bytes(content)
+    return RemoteFile("toy", name, f"{base}/{name}", sha or hashlib.sha256(content).hexdigest())
+
+
+def test_good_file_is_downloaded_verified_and_reused(server, tmp_path):
+    served, base = server
+    content = bytes(range(256)) * 5000
+    remote = remote_for(served, base, "good.bin", content)
+    path = datasets.fetch(remote, root=tmp_path / "cache", progress=False)
+    assert path.read_bytes() == content and not path.with_name("good.bin.part").exists()
+    (served / "good.bin").unlink()  # a second call must not need the server
+    assert datasets.fetch(remote, root=tmp_path / "cache", progress=False) == path
+
+
+def test_corrupt_download_is_rejected_and_removed(server, tmp_path):
+    served, base = server
+    remote = remote_for(served, base, "bad.bin", b"not what was promised", sha="0" * 64)
+    with pytest.raises(DownloadError) as err:
+        datasets.fetch(remote, root=tmp_path / "cache", progress=False)
+    message = str(err.value)
+    assert "toy" in message and remote.url in message and "0" * 64 in message and "by hand" in message
+    assert list((tmp_path / "cache" / "toy").iterdir()) == []  # nothing that looks complete, no .part
+
+
+def test_truncated_archive_is_rejected(server, tmp_path):
+    served, base = server
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        data = b"x" * 100_000
+        info = tarfile.TarInfo("inside.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    archive = buf.getvalue()
+    full_sha = hashlib.sha256(archive).hexdigest()
+    remote = remote_for(served, base, "data.tar.gz", archive[: len(archive) // 2], sha=full_sha)
+    with pytest.raises(DownloadError, match="sha256"):
+        datasets.fetch(remote, root=tmp_path / "cache", progress=False)
+    assert not (tmp_path / "cache" / "toy" / "data.tar.gz").exists()
+    # and a truncated archive that somehow got in is refused by extract
+    (tmp_path / "trunc.tar.gz").write_bytes(archive[: len(archive) // 2])
+    with pytest.raises(DownloadError, match="could not be unpacked"):
+        datasets.extract(tmp_path / "trunc.tar.gz", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "ok.tar.gz").write_bytes(archive)
+    out = datasets.extract(tmp_path / "ok.tar.gz", tmp_path / "ok")
+    assert (out / "inside.txt").read_bytes() == data
+
+
+def test_interrupted_download_resumes_with_range(server, tmp_path):
+    served, base = server
+    content = np.random.default_rng(0).bytes(300_000)
+    remote = remote_for(served, base, "big.bin", content)
+    folder = tmp_path / "cache" / "toy"
+    folder.mkdir(parents=True)
+    (folder / "big.bin.part").write_bytes(content[:123_456])  # what an interrupted run left
+    path = datasets.fetch(remote, root=tmp_path / "cache", progress=False)
+    assert path.read_bytes() == content
+
+
+def test_server_without_range_restarts_cleanly(server, tmp_path):
+    served, base = server
+    content = b"abc" * 50_000
+    remote = remote_for(served, base, "norange.bin", content)
+    folder = tmp_path / "cache" / "toy"
+    folder.mkdir(parents=True)
+    (folder / "norange.bin.part").write_bytes(b"stale" * 100)
+    assert datasets.fetch(remote, root=tmp_path / "cache", progress=False).read_bytes() == content
+
+
+def test_unreachable_url_names_dataset_url_and_manual_path(tmp_path):
+    remote = RemoteFile("toy", "gone.bin", "http://127.0.0.1:9/gone.bin", "a" * 64)
+    with pytest.raises(DownloadError) as err:
+        datasets.fetch(remote, root=tmp_path, progress=False, timeout=2)
+    message = str(err.value)
+    assert "toy" in message and remote.url in message and str(tmp_path / "toy" / "gone.bin") in message
+
+
+def test_file_placed_by_hand_is_accepted_or_removed(tmp_path):
+    content = b"placed by hand"
+    good = RemoteFile("toy", "hand.bin", "http://127.0.0.1:9/hand.bin", hashlib.sha256(content).hexdigest())
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "hand.bin").write_bytes(content)
+    assert datasets.fetch(good, root=tmp_path, progress=False).read_bytes() == content
+    bad = RemoteFile("toy", "hand.bin", good.url, "b" * 64)
+    with pytest.raises(DownloadError, match="removed it"):
+        datasets.fetch(bad, root=tmp_path, progress=False)
+    assert not (tmp_path / "toy" / "hand.bin").exists()
+
+
+def test_bad_checksum_spec_is_refused():
+    with pytest.raises(ValueError, match="64 lower-case hex digits"):
+        RemoteFile("toy", "f", "http://x", "ABC")
+
+
+def test_cache_dir_follows_snnlib_data(monkeypatch, tmp_path):
+    monkeypatch.setenv("SNNLIB_DATA", str(tmp_path))
+    assert datasets.cache_dir() == tmp_path
+    monkeypatch.delenv("SNNLIB_DATA")
+    assert datasets.cache_dir().name in ("cache", "snnlib")
