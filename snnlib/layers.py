@@ -1,0 +1,97 @@
+"""Multi-step building blocks: folding time into the batch, input encoders, readouts (chapter 2).
+
+Stateless layers (convolutions, pooling, batch norm, linear) see every time step the same
+way, so :class:`SeqToANN` folds ``[T, N, ...]`` into ``[T·N, ...]``, runs them once, and
+unfolds; stateful neurons (:class:`snnlib.neuron.LIF`) take ``[T, N, ...]`` directly.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["SeqToANN", "DirectEncoder", "RateEncoder", "TimeFirst", "Voting", "fold", "unfold"]
+
+
+def fold(x: torch.Tensor) -> torch.Tensor:
+    """``[T, N, ...]`` → ``[T·N, ...]``."""
+    if x.dim() < 2:
+        raise ValueError(f"expected [T, N, ...] (rank >= 2); got shape {list(x.shape)}")
+    return x.flatten(0, 1)
+
+
+def unfold(y: torch.Tensor, T: int) -> torch.Tensor:
+    """``[T·N, ...]`` → ``[T, N, ...]``."""
+    if y.shape[0] % T:
+        raise ValueError(f"the first dimension {y.shape[0]} is not a multiple of T={T}")
+    return y.unflatten(0, (T, y.shape[0] // T))
+
+
+class SeqToANN(nn.Sequential):
+    """Stateless modules applied to every time step of ``[T, N, ...]`` at once (time folded into the batch)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return unfold(super().forward(fold(x)), x.shape[0])
+
+
+def _check_T(T) -> int:
+    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+        raise ValueError(f"T must be an integer >= 1; got {T!r}")
+    return T
+
+
+class DirectEncoder(nn.Module):
+    """Direct coding: the same analogue input at every one of ``T`` steps, ``[N, ...]`` → ``[T, N, ...]``;
+    the first layer's neurons turn it into spikes."""
+
+    def __init__(self, T: int):
+        super().__init__()
+        self.T = _check_T(T)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unsqueeze(0).expand(self.T, *x.shape)
+
+    def extra_repr(self) -> str:
+        return f"T={self.T}"
+
+
+class RateEncoder(nn.Module):
+    """Rate (Poisson/Bernoulli) coding: at each of ``T`` steps a pixel of intensity ``p`` in [0, 1]
+    spikes with probability ``p``; ``[N, ...]`` → ``[T, N, ...]`` of 0/1."""
+
+    def __init__(self, T: int, generator: torch.Generator | None = None):
+        super().__init__()
+        self.T, self.generator = _check_T(T), generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.min() < 0 or x.max() > 1:
+            raise ValueError(f"rate coding needs intensities in [0, 1]; got [{x.min().item():.3g}, {x.max().item():.3g}]")
+        p = x.unsqueeze(0).expand(self.T, *x.shape)
+        return (torch.rand(p.shape, generator=self.generator, device=x.device, dtype=x.dtype) < p).to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"T={self.T}"
+
+
+class TimeFirst(nn.Module):
+    """Batches of sequences from a DataLoader, ``[N, T, ...]``, to snnlib's ``[T, N, ...]``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() < 2:
+            raise ValueError(f"expected [N, T, ...]; got shape {list(x.shape)}")
+        return x.transpose(0, 1)
+
+
+class Voting(nn.Module):
+    """Average each group of ``voting_size`` neighbouring output neurons into one class score:
+    ``[..., C·voting_size]`` → ``[..., C]`` (the readout of the TCJA and PLIF gesture networks)."""
+
+    def __init__(self, voting_size: int = 10):
+        super().__init__()
+        if isinstance(voting_size, bool) or not isinstance(voting_size, int) or voting_size < 1:
+            raise ValueError(f"voting_size must be an integer >= 1; got {voting_size!r}")
+        self.voting_size = voting_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] % self.voting_size:
+            raise ValueError(f"the last dimension {x.shape[-1]} is not a multiple of voting_size={self.voting_size}")
+        return x.unflatten(-1, (x.shape[-1] // self.voting_size, self.voting_size)).mean(-1)

@@ -1,0 +1,127 @@
+"""snnlib.layers and snnlib.train: encoders, folding, the papers' losses, fit, checkpoints."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from snnlib import layers, train
+from snnlib.neuron import LIF
+
+
+# --- layers ------------------------------------------------------------------------------------
+
+def test_seq_to_ann_equals_a_loop_over_time():
+    conv = nn.Conv2d(2, 3, 3, padding=1)
+    x = torch.rand(5, 4, 2, 6, 6)
+    assert torch.allclose(layers.SeqToANN(conv)(x), torch.stack([conv(xt) for xt in x]), atol=1e-6)
+
+
+def test_encoders():
+    x = torch.rand(3, 1, 4, 4)
+    direct = layers.DirectEncoder(5)(x)
+    assert direct.shape == (5, 3, 1, 4, 4) and torch.equal(direct[2], x)
+    gen = torch.Generator().manual_seed(0)
+    spikes = layers.RateEncoder(2000, generator=gen)(x)
+    assert set(spikes.unique().tolist()) <= {0.0, 1.0}
+    assert (spikes.mean(0) - x).abs().max() < 0.05  # the rate estimates the intensity
+    with pytest.raises(ValueError, match=r"intensities in \[0, 1\]"):
+        layers.RateEncoder(3)(x * 2)
+    with pytest.raises(ValueError, match="T must be an integer >= 1; got 0"):
+        layers.DirectEncoder(0)
+    assert layers.TimeFirst()(torch.zeros(2, 7, 3)).shape == (7, 2, 3)
+
+
+def test_voting_averages_groups():
+    x = torch.arange(12.0).reshape(1, 12)
+    assert layers.Voting(3)(x).tolist() == [[1.0, 4.0, 7.0, 10.0]]
+    with pytest.raises(ValueError, match="not a multiple of voting_size=5"):
+        layers.Voting(5)(x)
+
+
+# --- losses --------------------------------------------------------------------------------------
+
+def test_losses_against_hand_computation():
+    out = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]], [[1.0, 1.0]]])  # [T=3, N=1, C=2]
+    y = torch.tensor([0])
+    rate = out.mean(0)  # [[2/3, 2/3]]
+    assert math.isclose(train.mse_rate_loss(out, y).item(), ((2 / 3 - 1) ** 2 + (2 / 3) ** 2) / 2, rel_tol=1e-6)
+    assert math.isclose(train.ce_mean_loss(out, y).item(), F.cross_entropy(rate, y).item(), rel_tol=1e-6)
+    per_step = sum(F.cross_entropy(out[t], y).item() for t in range(3)) / 3
+    assert math.isclose(train.tet_loss(out, y, lam=0).item(), per_step, rel_tol=1e-6)
+    mse_phi = ((out - 1) ** 2).mean().item()
+    assert math.isclose(train.tet_loss(out, y, lam=0.1).item(), 0.9 * per_step + 0.1 * mse_phi, rel_tol=1e-6)
+
+
+def test_losses_check_shapes():
+    with pytest.raises(ValueError, match=r"time-first \[T, N, C\]"):
+        train.ce_mean_loss(torch.zeros(4, 10), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"class indices \[N\] = \[4\]"):
+        train.tet_loss(torch.zeros(2, 4, 10), torch.zeros(3, dtype=torch.long))
+
+
+# --- fit -----------------------------------------------------------------------------------------
+
+def toy_data(n=96, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 6, generator=g)
+    y = (x[:, 0] > x[:, 1]).long()
+    return torch.utils.data.TensorDataset(x, y)
+
+
+def toy_model():
+    torch.manual_seed(0)
+    return nn.Sequential(layers.SeqToANN(nn.Linear(6, 16)), LIF(), layers.SeqToANN(nn.Linear(16, 2)))
+
+
+def run(epochs=3, **kwargs):
+    model = toy_model()
+    history = train.fit(model, train.make_loader(toy_data(), 16, shuffle=True), train.make_loader(toy_data(48, 1), 48),
+                        epochs=epochs, lr=0.02, encoder=layers.DirectEncoder(4), progress=False, seed=1, **kwargs)
+    return model, history
+
+
+def test_fit_learns_and_records_history():
+    _, history = run(epochs=6)
+    assert len(history) == 6 and set(history.epochs[0]) >= {"train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert history["val_acc"][-1] > 0.75
+
+
+def test_fit_is_deterministic_on_cpu():
+    (m1, h1), (m2, h2) = run(), run()
+    assert h1["train_loss"] == h2["train_loss"]
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+
+
+def test_checkpoint_resume_equals_an_uninterrupted_run(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    full_model, full = run(epochs=4)
+    run(epochs=2, checkpoint=ckpt)  # "interrupted" after 2 epochs
+    resumed_model, resumed = run(epochs=4, checkpoint=ckpt, resume=True)
+    assert len(resumed) == 4
+    assert resumed["train_loss"] == pytest.approx(full["train_loss"], rel=1e-6)
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_state_is_reset_between_batches():
+    model = toy_model()
+    x = torch.rand(8, 6)
+    first = train.predict(model, x, layers.DirectEncoder(4))
+    assert torch.equal(train.predict(model, x, layers.DirectEncoder(4)), first)  # no state leaks across calls
+
+
+def test_fit_bad_arguments():
+    loader = train.make_loader(toy_data(), 8)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        train.fit(toy_model(), loader, loss="hinge", progress=False)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1; got 0"):
+        train.fit(toy_model(), loader, epochs=0, progress=False)
+    with pytest.raises(ValueError, match="resume=True needs a checkpoint path"):
+        train.fit(toy_model(), loader, resume=True, progress=False)
+    with pytest.raises(ValueError, match=r"time-first outputs \[T, N, classes\]"):
+        train.fit(nn.Linear(6, 2), loader, progress=False)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        train.make_loader(toy_data(), 0)
