@@ -30,6 +30,22 @@ class History:
         return len(self.epochs)
 
 
+def _dist():
+    """``(rank, world_size)``: (0, 1) unless a process group is running (torchrun)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def _all_sum(values: list[float], device) -> list[float]:
+    """Sum metrics over the processes of a data-parallel run (identity otherwise)."""
+    if _dist()[1] == 1:
+        return values
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    torch.distributed.all_reduce(t)
+    return t.tolist()
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -80,6 +96,7 @@ def evaluate(model: nn.Module, loader, loss="ce_mean", encoder: Callable | None 
         correct += (out.mean(0).argmax(-1) == y).sum().item()
         total += len(y)
     reset_net(model)
+    loss_sum, correct, total = _all_sum([loss_sum, correct, total], device)
     return {"loss": loss_sum / max(total, 1), "acc": correct / max(total, 1)}
 
 
@@ -129,6 +146,7 @@ def fit(
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     history, start = History(), 0
+    rank, _ = _dist()
     if resume and Path(checkpoint).exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
@@ -144,10 +162,13 @@ def fit(
     for epoch in range(start, epochs):
         t0 = time.perf_counter()
         model.train()
+        sampler = getattr(train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle every epoch
+            sampler.set_epoch(epoch)
         seen, correct, loss_sum = 0, 0, 0.0
         steps = len(train_loader) if max_steps_per_epoch is None else min(len(train_loader), max_steps_per_epoch)
         bar = None
-        if progress:
+        if progress and rank == 0:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
@@ -172,13 +193,14 @@ def fit(
             bar.close()
         if scheduler is not None:
             scheduler.step()
+        loss_sum, correct, seen = _all_sum([loss_sum, correct, seen], device)
         record = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1)}
         if val_loader is not None:
             metrics = evaluate(model, val_loader, loss_fn, encoder, device)
             record.update(val_loss=metrics["loss"], val_acc=metrics["acc"])
         record["seconds"] = time.perf_counter() - t0
         history.epochs.append(record)
-        if checkpoint is not None:
+        if checkpoint is not None and rank == 0:
             _save(checkpoint, model, optimizer, scheduler, history, epoch + 1, train_loader)
     reset_net(model)
     return history

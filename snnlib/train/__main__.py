@@ -1,0 +1,164 @@
+"""Run an experiment from a YAML config, on one process or many (chapter 2).
+
+    python -m snnlib.train --config configs/digits_conv.yaml
+    torchrun --nproc_per_node=2 -m snnlib.train --config configs/digits_conv.yaml
+
+Under torchrun every process trains a DistributedDataParallel replica on its own shard of
+the data (a DistributedSampler), gradients are averaged, metrics are summed over processes,
+and only rank 0 prints, checkpoints and writes results. The backend is NCCL on GPUs and gloo
+on CPUs.
+
+A config names a dataset, a model and the training settings::
+
+    dataset: {name: digits, upsample: 2}          # digits | event_digits (+ their arguments)
+    model:   {name: conv, channels: [16, 32]}    # conv | mlp (+ their arguments)
+    encoder: {name: direct, T: 4}                # direct | rate | time_first
+    frames:  {T: 8}                              # event data only: tonic ToFrame bins
+    train:   {epochs: 8, batch_size: 64, lr: 0.002, loss: ce_mean, seed: 0, optimizer: adam}
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from .. import datasets, layers, models
+from . import fit
+
+TRAIN_KEYS = {"epochs", "batch_size", "lr", "loss", "seed", "max_steps_per_epoch", "shuffle", "optimizer"}
+OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+
+
+def _frames(T: int, sensor_size):
+    import tonic
+
+    to_frame = tonic.transforms.ToFrame(sensor_size=sensor_size, n_time_bins=T)
+    return lambda events: torch.from_numpy(to_frame(events).astype(np.float32)).clamp_(max=1.0)
+
+
+def build_data(cfg: dict):
+    """``(train, test, input_shape)`` for the config's dataset (offline datasets only, for now)."""
+    spec = dict(cfg["dataset"])
+    name = spec.pop("name")
+    if name == "digits":
+        train, test = datasets.digits("train", **spec), datasets.digits("test", **spec)
+        return train, test, tuple(train.info.sample_shape)
+    if name == "event_digits":
+        T = cfg.get("frames", {}).get("T", 8)
+        size = spec.get("sensor_size", 34)
+        to_frames = _frames(T, (size, size, 2))
+        train = datasets.event_digits("train", transform=to_frames, **spec)
+        test = datasets.event_digits("test", transform=to_frames, **spec)
+        return train, test, (2, size, size)
+    raise ValueError(f"dataset must be 'digits' or 'event_digits'; got {name!r}")
+
+
+def build_model(cfg: dict, input_shape: tuple) -> torch.nn.Module:
+    spec = dict(cfg["model"])
+    name = spec.pop("name")
+    if name == "conv":
+        return models.build("conv", in_channels=input_shape[0], size=input_shape[-1], **spec)
+    return models.build(name, in_features=int(np.prod(input_shape)), **spec)
+
+
+def build_encoder(cfg: dict):
+    spec = dict(cfg.get("encoder", {"name": "direct", "T": 4}))
+    name = spec.pop("name")
+    encoders = {"direct": layers.DirectEncoder, "rate": layers.RateEncoder, "time_first": layers.TimeFirst}
+    if name not in encoders:
+        raise ValueError(f"encoder must be one of {sorted(encoders)}; got {name!r}")
+    return encoders[name](**spec)
+
+
+def load_config(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"config {path} does not exist")
+    cfg = yaml.safe_load(path.read_text())
+    missing = {"dataset", "model", "train"} - set(cfg or {})
+    if missing:
+        raise ValueError(f"config {path} lacks {sorted(missing)}")
+    unknown = set(cfg["train"]) - TRAIN_KEYS
+    if unknown:
+        raise ValueError(f"config {path}: unknown train settings {sorted(unknown)}; known: {sorted(TRAIN_KEYS)}")
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m snnlib.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--out", default="runs", help="folder for history.json, model.pt and checkpoint.pt")
+    parser.add_argument("--epochs", type=int, help="override train.epochs")
+    parser.add_argument("--batch-size", type=int, help="override train.batch_size (per process)")
+    parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    cfg = load_config(args.config)
+    settings = {"epochs": 1, "batch_size": 64, "lr": 1e-3, "loss": "ce_mean", "seed": 0, "shuffle": True,
+                **cfg["train"]}
+    if args.epochs is not None:
+        settings["epochs"] = args.epochs
+    if args.batch_size is not None:
+        settings["batch_size"] = args.batch_size
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if torch.cuda.is_available() else torch.device("cpu")
+    if world > 1:
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    try:
+        train_set, test_set, shape = build_data(cfg)
+        torch.manual_seed(settings["seed"])  # the same initial weights in every process
+        model = build_model(cfg, shape).to(device)
+        out = Path(args.out)
+        loaders = []
+        for dataset, shuffle in ((train_set, settings["shuffle"]), (test_set, False)):
+            if world > 1:
+                # training shards are disjoint (drop_last); evaluation pads to equal shards instead
+                sampler = torch.utils.data.distributed.DistributedSampler(
+                    dataset, shuffle=shuffle, seed=settings["seed"], drop_last=dataset is train_set)
+                loaders.append(torch.utils.data.DataLoader(dataset, batch_size=settings["batch_size"], sampler=sampler))
+            else:
+                from . import make_loader
+
+                loaders.append(make_loader(dataset, settings["batch_size"], shuffle=shuffle, seed=settings["seed"]))
+        if world > 1:
+            model = torch.nn.parallel.DistributedDataParallel(model)
+            if rank == 0:
+                out.mkdir(parents=True, exist_ok=True)
+            torch.distributed.barrier()
+            # which samples this process trains on in the first epoch (its shard)
+            (out / f"shard_rank{rank}.json").write_text(json.dumps(list(iter(loaders[0].sampler))))
+        opt_name = settings.get("optimizer", "adam")
+        if opt_name not in OPTIMIZERS:
+            raise ValueError(f"train.optimizer must be one of {sorted(OPTIMIZERS)}; got {opt_name!r}")
+        optimizer = OPTIMIZERS[opt_name](model.parameters(), lr=settings["lr"])
+        history = fit(
+            model, loaders[0], loaders[1], epochs=settings["epochs"], loss=settings["loss"], optimizer=optimizer,
+            encoder=build_encoder(cfg), device=device, seed=settings["seed"],
+            checkpoint=out / "checkpoint.pt", resume=args.resume, progress=not args.no_progress,
+            max_steps_per_epoch=settings.get("max_steps_per_epoch"),
+        )
+        result = {"config": str(args.config), "world_size": world, "history": history.epochs}
+        if rank == 0:
+            out.mkdir(parents=True, exist_ok=True)
+            plain = model.module if world > 1 else model
+            torch.save(plain.state_dict(), out / "model.pt")
+            (out / "history.json").write_text(json.dumps(result, indent=2))
+            last = history.epochs[-1]
+            print(f"{cfg['dataset']['name']}: {len(history)} epoch(s) on {world} process(es); "
+                  f"train acc {last['train_acc']:.3f}, test acc {last.get('val_acc', float('nan')):.3f}")
+        return result
+    finally:
+        if world > 1:
+            torch.distributed.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
