@@ -83,6 +83,13 @@ CHAPTER_SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "paper": {"steps": 60, "fi_points": 40, "fi_steps": 600, "opt_steps": 60, "bench_T": 16,
                   "bench_log2N": 22, "bench_reps": 10},
     },
+    "02_data_and_training": {
+        "ci": {"T": 4, "digits_epochs": 2, "event_T": 6, "event_epochs": 1, "event_steps": 6, "anim_frames": 10},
+        "book": {"T": 4, "digits_epochs": 8, "event_T": 8, "event_epochs": 8, "event_steps": None,
+                 "anim_frames": 20},
+        "paper": {"T": 4, "digits_epochs": 8, "event_T": 8, "event_epochs": 8, "event_steps": None,
+                  "anim_frames": 20},
+    },
 }
 
 

@@ -125,3 +125,10 @@ def test_fit_bad_arguments():
         train.fit(nn.Linear(6, 2), loader, progress=False)
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         train.make_loader(toy_data(), 0)
+
+
+def test_progress_bar_reports_epochs_loss_and_accuracy(capsys):
+    model = toy_model()
+    train.fit(model, train.make_loader(toy_data(), 16), epochs=2, encoder=layers.DirectEncoder(2), progress=True)
+    err = capsys.readouterr().err
+    assert "training" in err and "epoch=2/2" in err and "loss=" in err and "acc=" in err

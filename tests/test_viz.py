@@ -191,3 +191,31 @@ def test_bfloat16_tensors_are_accepted():
     fig = viz.raster(spikes)
     assert len(fig.data[0].x) == int(spikes.float().sum())
     assert list(fig.layout.yaxis.range) == [3.5, -0.5]
+
+
+# --- events and training history -----------------------------------------------------------
+
+def test_event_animation_puts_each_event_in_one_frame():
+    from snnlib.datasets import EVENT_DTYPE
+
+    ev = np.zeros(4, EVENT_DTYPE)
+    ev["x"], ev["y"], ev["t"], ev["p"] = [1, 2, 3, 4], [0, 1, 2, 3], [0, 10, 55, 99], [1, 0, 1, 1]
+    fig = viz.event_animation(ev, (5, 5, 2), frames=2, duration_us=100)
+    assert len(fig.frames) == 2
+    first, second = fig.frames
+    assert list(first.data[0].x) == [1] and list(first.data[1].x) == [2]   # ON, OFF in 0-50 us
+    assert list(second.data[0].x) == [3, 4] and len(second.data[1].x) == 0
+    assert len(fig.layout.sliders[0].steps) == 2 and fig.layout.updatemenus[0].buttons[0].method == "animate"
+    with pytest.raises(ValueError, match="fields x, y, t, p"):
+        viz.event_animation(np.zeros(3), (5, 5, 2))
+
+
+def test_history_plots_loss_and_accuracy():
+    hist = [{"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "val_loss": 1.2, "val_acc": 0.4},
+            {"epoch": 2, "train_loss": 0.5, "train_acc": 0.8, "val_loss": 0.7, "val_acc": 0.75}]
+    fig = viz.history(hist)
+    names = [t.name for t in fig.data]
+    assert names == ["train loss", "val loss", "train acc", "val acc"]
+    assert list(fig.data[3].y) == [0.4, 0.75] and fig.data[3].yaxis == "y2"
+    with pytest.raises(ValueError, match="history is empty"):
+        viz.history([])

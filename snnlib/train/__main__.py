@@ -50,7 +50,7 @@ def build_data(cfg: dict):
         return train, test, tuple(train.info.sample_shape)
     if name == "event_digits":
         T = cfg.get("frames", {}).get("T", 8)
-        size = spec.get("sensor_size", 34)
+        size = spec.get("sensor_size", 34)  # the datasets' default sensor
         to_frames = _frames(T, (size, size, 2))
         train = datasets.event_digits("train", transform=to_frames, **spec)
         test = datasets.event_digits("test", transform=to_frames, **spec)

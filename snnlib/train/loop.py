@@ -159,6 +159,13 @@ def fit(
         np.random.set_state(state["numpy_rng"])
         if hasattr(train_loader, "generator") and train_loader.generator is not None:
             train_loader.generator.set_state(state["loader_rng"])
+    steps = len(train_loader) if max_steps_per_epoch is None else min(len(train_loader), max_steps_per_epoch)
+    bar = None
+    if progress and rank == 0:
+        from tqdm.auto import tqdm
+
+        # one bar for the whole run, kept when done: in the rendered book it shows the finished run
+        bar = tqdm(total=(epochs - start) * steps, desc="training", unit="batch")
     for epoch in range(start, epochs):
         t0 = time.perf_counter()
         model.train()
@@ -166,12 +173,6 @@ def fit(
         if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle every epoch
             sampler.set_epoch(epoch)
         seen, correct, loss_sum = 0, 0, 0.0
-        steps = len(train_loader) if max_steps_per_epoch is None else min(len(train_loader), max_steps_per_epoch)
-        bar = None
-        if progress and rank == 0:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
         for step, (x, y) in enumerate(train_loader):
             if step >= steps:
                 break
@@ -188,9 +189,7 @@ def fit(
             seen += len(y)
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
-        if bar is not None:
-            bar.close()
+                bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
         if scheduler is not None:
             scheduler.step()
         loss_sum, correct, seen = _all_sum([loss_sum, correct, seen], device)
@@ -202,6 +201,8 @@ def fit(
         history.epochs.append(record)
         if checkpoint is not None and rank == 0:
             _save(checkpoint, model, optimizer, scheduler, history, epoch + 1, train_loader)
+    if bar is not None:
+        bar.close()
     reset_net(model)
     return history
 

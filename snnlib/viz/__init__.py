@@ -7,6 +7,7 @@ connection (introduced in *Getting started*).
 from __future__ import annotations
 
 from .display import show
-from .figures import heatmap, line, membrane, membrane_traces, raster, sweep
+from .figures import event_animation, heatmap, history, line, membrane, membrane_traces, raster, sweep
 
-__all__ = ["show", "line", "heatmap", "sweep", "raster", "membrane", "membrane_traces"]
+__all__ = ["show", "line", "heatmap", "sweep", "raster", "membrane", "membrane_traces", "event_animation",
+           "history"]

@@ -231,3 +231,61 @@ def membrane(v: Any, spikes: Any = None, threshold: float | None = None, x: Any 
     """One neuron's membrane potential ``[T]`` with its spikes and threshold (chapter 1)."""
     fig = go.Figure(membrane_traces(v, spikes, threshold, x))
     return _layout(fig, title, xlabel, ylabel)
+
+
+def event_animation(events: np.ndarray, sensor_size: tuple, frames: int = 20, *, title: str | None = None,
+                    duration_us: int | None = None) -> go.Figure:
+    """An event stream (tonic structured array ``x, y, t, p``) as an animation of ``frames`` time
+    windows — ON events green, OFF events red — with play/pause buttons and a slider that work in
+    the static book (plotly frames). Introduced in chapter 2."""
+    if events.dtype.names is None or not {"x", "y", "t", "p"} <= set(events.dtype.names):
+        raise ValueError(f"events must be a structured array with fields x, y, t, p; got dtype {events.dtype}")
+    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
+        raise ValueError(f"frames must be an integer >= 1; got {frames!r}")
+    width, height = int(sensor_size[0]), int(sensor_size[1])
+    end = int(duration_us if duration_us is not None else (events["t"].max() + 1 if len(events) else 1))
+    edges = np.linspace(0, end, frames + 1)
+    which = np.clip(np.searchsorted(edges, events["t"], side="right") - 1, 0, frames - 1)
+
+    def traces(k):
+        sel = events[which == k]
+        return [go.Scatter(x=sel["x"][sel["p"] == p], y=sel["y"][sel["p"] == p], mode="markers", name=name,
+                           marker=dict(size=5, color=color, symbol="square"))
+                for p, name, color in ((1, "ON", "#16a34a"), (0, "OFF", "#dc2626"))]
+
+    fig = go.Figure(traces(0), frames=[go.Frame(data=traces(k), name=str(k)) for k in range(frames)])
+    label = lambda k: f"{edges[k] / 1000:.0f}–{edges[k + 1] / 1000:.0f} ms"  # noqa: E731
+    fig.update_layout(
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.08, xanchor="left", yanchor="top", buttons=[
+            dict(label="▶ play", method="animate",
+                 args=[None, dict(frame=dict(duration=150, redraw=True), fromcurrent=True, transition=dict(duration=0))]),
+            dict(label="❚❚ pause", method="animate",
+                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
+        ])],
+        sliders=[dict(active=0, x=0.2, len=0.8, y=-0.05, currentvalue=dict(prefix="window: "), steps=[
+            dict(method="animate", label=label(k),
+                 args=[[str(k)], dict(frame=dict(duration=0, redraw=True), mode="immediate")]) for k in range(frames)])],
+    )
+    fig.update_xaxes(range=[-0.5, width - 0.5], constrain="domain")
+    fig.update_yaxes(range=[height - 0.5, -0.5], scaleanchor="x")
+    return _layout(fig, title, "x", "y")
+
+
+def history(hist, *, title: str | None = "Training") -> go.Figure:
+    """Loss and accuracy per epoch from :class:`snnlib.train.History` (or its list of dicts)."""
+    epochs = getattr(hist, "epochs", hist)
+    if not epochs:
+        raise ValueError("history is empty: train for at least one epoch")
+    x = [e.get("epoch", i + 1) for i, e in enumerate(epochs)]
+    fig = go.Figure()
+    for key, dash in (("train_loss", "solid"), ("val_loss", "dash")):
+        if key in epochs[0]:
+            fig.add_trace(go.Scatter(x=x, y=[e[key] for e in epochs], name=key.replace("_", " "),
+                                     line=dict(dash=dash, color="#2563eb")))
+    for key, dash in (("train_acc", "solid"), ("val_acc", "dash")):
+        if key in epochs[0]:
+            fig.add_trace(go.Scatter(x=x, y=[e[key] for e in epochs], name=key.replace("_", " "), yaxis="y2",
+                                     line=dict(dash=dash, color="#dc2626")))
+    fig.update_layout(yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1.02],
+                                  tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tickformat=".0%", showgrid=False))
+    return _layout(fig, title, "epoch", "loss")
