@@ -264,3 +264,49 @@ def test_cache_dir_follows_snnlib_data(monkeypatch, tmp_path):
     assert datasets.cache_dir() == tmp_path
     monkeypatch.delenv("SNNLIB_DATA")
     assert datasets.cache_dir().name in ("cache", "snnlib")
+
+
+# --- frames, augmentation, splits ----------------------------------------------------------------
+
+def make_events(rows):
+    ev = np.zeros(len(rows), datasets.EVENT_DTYPE)
+    for i, (x, y, t, p) in enumerate(rows):
+        ev[i] = (x, y, t, p)
+    return ev
+
+
+def test_frames_by_count_splits_by_event_number():
+    # 7 events, T=3: chunks of 7//3 = 2 events, the last takes 3 (spikingjelly's split_by='number')
+    ev = make_events([(0, 0, 50, 1), (1, 0, 10, 0), (1, 1, 20, 1), (0, 1, 30, 1),
+                      (2, 1, 40, 0), (2, 0, 60, 1), (2, 0, 70, 1)])
+    frames = datasets.frames_by_count(ev, 3, (3, 2, 2))
+    assert frames.shape == (3, 2, 2, 3)
+    assert frames.reshape(3, -1).sum(1).tolist() == [2, 2, 3]
+    assert frames[0, 0, 0, 1] == 1 and frames[0, 1, 1, 1] == 1          # t=10 OFF at (1,0); t=20 ON at (1,1)
+    assert frames[2, 1, 0, 2] == 2 and frames[2, 1, 0, 0] == 1          # t=50.. in the last chunk
+    with pytest.raises(ValueError, match="outside the sensor"):
+        datasets.frames_by_count(ev, 3, (2, 2, 2))
+    with pytest.raises(ValueError, match="T must be an integer >= 1"):
+        datasets.frames_by_count(ev, 0, (3, 2, 2))
+
+
+def test_flip_roll_moves_every_time_step_alike():
+    frames = torch.zeros(3, 2, 8, 8)
+    frames[:, :, 2, 1] = 1
+    gen = torch.Generator().manual_seed(0)
+    out = datasets.FlipRoll(shift=2, p=1.0, generator=gen)(frames)
+    spots = [tuple(torch.nonzero(out[t, 0])[0].tolist()) for t in range(3)]
+    assert len(set(spots)) == 1                                    # the same transform at every step
+    y, x = spots[0]
+    assert abs(y - 2) <= 2 and min(abs(x - 6), 8 - abs(x - 6)) <= 2  # flipped column 1 -> 6, rolled <= 2
+    assert torch.equal(datasets.FlipRoll(shift=0, p=0.0)(frames), frames)
+    with pytest.raises(ValueError, match=r"\[T, C, H, W\]"):
+        datasets.FlipRoll()(torch.zeros(2, 8, 8))
+
+
+def test_first_fraction_split_is_per_class_and_ordered():
+    targets = [0] * 10 + [1] * 20 + [0] * 10
+    train, test = datasets.first_fraction_split(targets, 0.9)
+    assert len(train) == 18 + 18 and len(test) == 2 + 2
+    assert test.tolist() == [28, 29, 38, 39]  # the last 10 % of each class, in dataset order
+    assert not set(train) & set(test)
