@@ -165,7 +165,9 @@ def fit(
         from tqdm.auto import tqdm
 
         # one bar for the whole run, kept when done: in the rendered book it shows the finished run
-        bar = tqdm(total=(epochs - start) * steps, desc="training", unit="batch")
+        # mininterval + refresh=False below: at most a few redraws per second. In a notebook every
+        # redraw is a widget message, and a flood of them can make ipykernel drop messages.
+        bar = tqdm(total=(epochs - start) * steps, desc="training", unit="batch", mininterval=0.5)
     for epoch in range(start, epochs):
         t0 = time.perf_counter()
         model.train()
@@ -189,7 +191,8 @@ def fit(
             seen += len(y)
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
+                bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", loss=f"{loss_sum / seen:.4f}",
+                                acc=f"{correct / seen:.3f}", refresh=False)
         if scheduler is not None:
             scheduler.step()
         loss_sum, correct, seen = _all_sum([loss_sum, correct, seen], device)
