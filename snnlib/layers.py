@@ -56,13 +56,16 @@ class DirectEncoder(nn.Module):
 
 class RateEncoder(nn.Module):
     """Rate (Poisson/Bernoulli) coding: at each of ``T`` steps a pixel of intensity ``p`` in [0, 1]
-    spikes with probability ``p``; ``[N, ...]`` → ``[T, N, ...]`` of 0/1."""
+    spikes with probability ``p``; ``[N, ...]`` → ``[T, N, ...]`` of 0/1. A ``generator`` must live
+    on the input's device."""
 
     def __init__(self, T: int, generator: torch.Generator | None = None):
         super().__init__()
         self.T, self.generator = _check_T(T), generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.is_floating_point(x):
+            raise TypeError(f"rate coding needs floating-point intensities in [0, 1]; got {x.dtype}")
         if x.min() < 0 or x.max() > 1:
             raise ValueError(f"rate coding needs intensities in [0, 1]; got [{x.min().item():.3g}, {x.max().item():.3g}]")
         p = x.unsqueeze(0).expand(self.T, *x.shape)

@@ -310,3 +310,57 @@ def test_first_fraction_split_is_per_class_and_ordered():
     assert len(train) == 18 + 18 and len(test) == 2 + 2
     assert test.tolist() == [28, 29, 38, 39]  # the last 10 % of each class, in dataset order
     assert not set(train) & set(test)
+
+
+# --- regressions found in review --------------------------------------------------------------------
+
+def test_complete_part_file_is_finished_not_refetched_forever(server, tmp_path):
+    served, base = server
+    content = b"complete but not renamed" * 1000
+    remote = remote_for(served, base, "done.bin", content)
+    folder = tmp_path / "cache" / "toy"
+    folder.mkdir(parents=True)
+    (folder / "done.bin.part").write_bytes(content)  # killed between the last byte and the rename
+    assert datasets.fetch(remote, root=tmp_path / "cache", progress=False).read_bytes() == content
+
+
+class ShortBodyHandler(RangeHandler):
+    def do_GET(self):  # noqa: N802  announces 1000 bytes, sends 100, closes
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(b"x" * 100)
+
+
+def test_a_cut_connection_keeps_the_part_for_resuming(tmp_path):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ShortBodyHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        remote = RemoteFile("toy", "cut.bin", f"http://127.0.0.1:{httpd.server_address[1]}/cut.bin", "c" * 64)
+        with pytest.raises(DownloadError, match="partial download is kept"):
+            datasets.fetch(remote, root=tmp_path, progress=False, timeout=5)
+        assert (tmp_path / "toy" / "cut.bin.part").stat().st_size == 100
+        assert not (tmp_path / "toy" / "cut.bin").exists()
+    finally:
+        httpd.shutdown()
+
+
+def test_fewer_events_than_frames_go_to_the_last_frame():
+    ev = make_events([(0, 0, 5, 1), (1, 1, 9, 0)])
+    frames = datasets.frames_by_count(ev, 4, (2, 2, 2))
+    assert frames[:3].sum() == 0 and frames[3].sum() == 2
+
+
+def test_first_fraction_split_rounds_up_like_spikingjelly():
+    train_idx, test_idx = datasets.first_fraction_split([0] * 47, 0.9)
+    assert len(train_idx) == 43 and len(test_idx) == 4  # ceil(42.3)
+
+
+def test_train_and_test_noise_differ():
+    a, _ = datasets.event_digits("train", noise_hz=50.0)[0]
+    b, _ = datasets.event_digits("test", noise_hz=50.0)[0]
+    clean_a, _ = datasets.event_digits("train")[0]
+    clean_b, _ = datasets.event_digits("test")[0]
+    noise_a = np.setdiff1d(a, clean_a)
+    noise_b = np.setdiff1d(b, clean_b)
+    assert len(noise_a) and len(noise_b) and not np.array_equal(noise_a[:20], noise_b[:20])

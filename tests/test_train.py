@@ -132,3 +132,53 @@ def test_progress_bar_reports_epochs_loss_and_accuracy(capsys):
     train.fit(model, train.make_loader(toy_data(), 16), epochs=2, encoder=layers.DirectEncoder(2), progress=True)
     err = capsys.readouterr().err
     assert "training" in err and "epoch=2/2" in err and "loss=" in err and "acc=" in err
+
+
+# --- the config loader of python -m snnlib.train ------------------------------------------------
+
+def write_config(tmp_path, text):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text, error", [
+    ("dataset: {name: digits}\nmodel: {name: mlp}\nencodr: {name: direct}\n", "unknown \\['encodr'\\]"),
+    ("dataset: {name: digits}\nmodel: {name: mlp}\ntrain: {lr: fast}\n", "train.lr must be a number; got 'fast'"),
+    ("dataset: {upsample: 2}\nmodel: {name: mlp}\n", "section 'dataset' needs a 'name'"),
+    ("dataset: {name: digits}\nmodel: {name: mlp}\ntrain: {epoch: 3}\n", "unknown train settings \\['epoch'\\]"),
+    ("model: {name: mlp}\n", "missing \\['dataset'\\]"),
+])
+def test_bad_configs_say_what_is_wrong(tmp_path, text, error):
+    from snnlib.train.__main__ import load_config
+
+    with pytest.raises(ValueError, match=error):
+        load_config(write_config(tmp_path, text))
+
+
+def test_config_numbers_and_defaults(tmp_path):
+    from snnlib.train.__main__ import load_config
+
+    cfg = load_config(write_config(tmp_path, "dataset: {name: event_digits}\nmodel: {name: conv}\ntrain: {lr: 1e-3}\n"))
+    assert cfg["train"]["lr"] == 0.001 and cfg["encoder"] == {"name": "time_first"}
+    cfg = load_config(write_config(tmp_path, "dataset: {name: digits}\nmodel: {name: mlp}\ntrain:\n"))
+    assert cfg["train"] == {} and cfg["encoder"]["name"] == "direct"
+
+
+def test_resume_needs_more_epochs_and_works_across_ddp_wrapping(tmp_path):
+    ckpt = tmp_path / "c.pt"
+    run(epochs=2, checkpoint=ckpt)
+    with pytest.raises(ValueError, match="already trained 2 epoch"):
+        run(epochs=2, checkpoint=ckpt, resume=True)
+    state = torch.load(ckpt, weights_only=False)
+    assert not any(k.startswith("module.") for k in state["model"])  # saved unwrapped
+
+
+def test_scheduler_needs_its_optimizer():
+    model = toy_model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt)
+    with pytest.raises(ValueError, match="needs the optimizer it was built with"):
+        train.fit(model, train.make_loader(toy_data(), 16), scheduler=sched, progress=False)
+    train.fit(model, train.make_loader(toy_data(), 16), train.make_loader(toy_data(32, 1), 32), epochs=2,
+              optimizer=opt, scheduler=sched, encoder=layers.DirectEncoder(2), progress=False)

@@ -14,8 +14,11 @@ Only an explicit call downloads anything; importing snnlib never touches the net
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
+import tarfile
+import zipfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -73,15 +76,28 @@ def _manual_hint(remote: RemoteFile, target: Path) -> str:
             f"(sha256 {remote.sha256}); set SNNLIB_DATA to use another folder.")
 
 
+class _Truncated(OSError):
+    """The server closed the connection before sending everything it announced."""
+
+
 def _stream(remote: RemoteFile, part: Path, timeout: float, progress: bool) -> None:
     """Append the remote file to ``part``, resuming from its current size when the server allows."""
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(remote.url, headers={"Range": f"bytes={have}-"} if have else {})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        resumed = have and getattr(response, "status", None) == 206
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:  # nothing left to send: the .part may already be complete
+            return
+        raise
+    with response:
+        content_range = response.headers.get("Content-Range", "")
+        resumed = bool(have) and getattr(response, "status", None) == 206 and content_range.startswith(f"bytes {have}-")
         mode = "ab" if resumed else "wb"  # a server that ignores Range sends everything again
-        total = response.headers.get("Content-Length")
-        total = int(total) + (have if resumed else 0) if total is not None else None
+        length = response.headers.get("Content-Length")
+        expected = int(length) if length is not None else None
+        total = expected + (have if resumed else 0) if expected is not None else None
+        written = 0
         bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -92,11 +108,14 @@ def _stream(remote: RemoteFile, part: Path, timeout: float, progress: bool) -> N
             with open(part, mode) as f:
                 for chunk in iter(lambda: response.read(CHUNK), b""):
                     f.write(chunk)
+                    written += len(chunk)
                     if bar is not None:
                         bar.update(len(chunk))
         finally:
             if bar is not None:
                 bar.close()
+        if expected is not None and written < expected:
+            raise _Truncated(f"the connection closed after {written} of {expected} bytes")
 
 
 def fetch(remote: RemoteFile, root: Path | None = None, *, timeout: float = 60.0, progress: bool = True) -> Path:
@@ -119,7 +138,7 @@ def fetch(remote: RemoteFile, root: Path | None = None, *, timeout: float = 60.0
     part = target.with_name(target.name + ".part")
     try:
         _stream(remote, part, timeout, progress)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         raise DownloadError(f"{remote.dataset}: could not download {remote.url} ({exc}). "
                             f"A partial download is kept in {part} and resumed next time. "
                             f"{_manual_hint(remote, target)}") from exc
@@ -142,7 +161,7 @@ def extract(archive: Path, into: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     try:
         shutil.unpack_archive(str(archive), str(staging))
-    except (shutil.ReadError, EOFError, OSError, ValueError) as exc:
+    except (shutil.ReadError, tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise DownloadError(f"{archive} could not be unpacked ({exc}); delete it and download it again") from exc
     (staging / ".extracted").write_text(archive.name)

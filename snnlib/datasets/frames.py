@@ -8,6 +8,8 @@ every frame then holds the same amount of activity.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -25,7 +27,8 @@ def frames_by_count(events: np.ndarray, T: int, sensor_size: tuple) -> np.ndarra
               or events["y"].min() < 0):
         raise ValueError(f"events fall outside the sensor {width}x{height}")
     ordered = events[np.argsort(events["t"], kind="stable")]
-    chunk = np.minimum(np.arange(n) // max(n // T, 1), T - 1) if n >= T else np.arange(n)
+    # chunks of n // T events, the last one taking the rest (with fewer than T events: all in the last)
+    chunk = np.minimum(np.arange(n) // (n // T), T - 1) if n >= T else np.full(n, T - 1)
     frames = np.zeros((T, 2, height, width), dtype=np.int64)
     polarity = (ordered["p"] > 0).astype(np.int64)
     np.add.at(frames, (chunk, polarity, ordered["y"], ordered["x"]), 1)
@@ -35,7 +38,11 @@ def frames_by_count(events: np.ndarray, T: int, sensor_size: tuple) -> np.ndarra
 class FlipRoll:
     """CIFAR10-DVS training augmentation of the TCJA/PFA code: flip left-right with probability
     ``p`` and roll (circularly shift) by up to ``shift`` pixels along H and W, on frames
-    ``[T, C, H, W]`` (the same flip and shift for every time step). Training split only."""
+    ``[T, C, H, W]`` (the same flip and shift for every time step). Training split only.
+
+    With an explicit ``generator`` every DataLoader worker would draw the same sequence;
+    pass one only with ``num_workers=0`` (the default draws from torch's global RNG, which
+    DataLoader seeds per worker)."""
 
     def __init__(self, shift: int = 5, p: float = 0.5, generator: torch.Generator | None = None):
         if isinstance(shift, bool) or not isinstance(shift, int) or shift < 0:
@@ -62,7 +69,7 @@ def first_fraction_split(targets, fraction: float = 0.9) -> tuple[np.ndarray, np
     train, test = [], []
     for label in np.unique(targets):
         idx = np.flatnonzero(targets == label)
-        cut = int(round(len(idx) * fraction))
+        cut = math.ceil(len(idx) * fraction)  # as spikingjelly's split_to_train_test_set
         train.append(idx[:cut])
         test.append(idx[cut:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))

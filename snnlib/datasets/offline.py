@@ -191,6 +191,10 @@ def event_digits(
             raise ValueError(f"{name} must be > 0; got {value!r}")
     if noise_hz < 0:
         raise ValueError(f"noise_hz must be >= 0; got {noise_hz!r}")
+    if not amplitude > 0:
+        raise ValueError(f"amplitude must be > 0 (a still sensor sees no events); got {amplitude!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0; got {seed!r}")
     images, labels = _digit_split(split)
     x = torch.nn.functional.interpolate(torch.from_numpy(images)[:, None], size=(digit_size, digit_size),
                                         mode="bilinear", align_corners=False).clamp_(0.0, 1.0)
@@ -201,7 +205,7 @@ def event_digits(
     if noise_hz > 0:
         duration_s = times_us[-1] / 1e6
         for i, ev in enumerate(streams):
-            rng = np.random.default_rng([seed, i])
+            rng = np.random.default_rng([seed, SPLITS.index(split), i])  # train and test noise differ
             count = rng.poisson(noise_hz * duration_s * sensor_size * sensor_size)
             noise = np.empty(count, EVENT_DTYPE)
             noise["x"], noise["y"] = rng.integers(0, sensor_size, count), rng.integers(0, sensor_size, count)

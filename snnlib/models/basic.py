@@ -18,6 +18,8 @@ class ConvSNN(nn.Sequential):
     """
 
     def __init__(self, in_channels: int, size: int, classes: int = 10, channels=(16, 32), tau: float = 2.0):
+        if not channels:
+            raise ValueError("channels must name at least one block (a spiking network needs a LIF layer)")
         if size % (2 ** len(channels)):
             raise ValueError(f"size {size} must be divisible by 2**len(channels) = {2 ** len(channels)}")
         blocks, c_in = [], in_channels
@@ -36,6 +38,8 @@ class MLPSNN(nn.Sequential):
     gradients are then exactly reproducible across data-parallel processes)."""
 
     def __init__(self, in_features: int, classes: int = 10, hidden=(64,), tau: float = 2.0):
+        if not hidden:
+            raise ValueError("hidden must name at least one layer (a spiking network needs a LIF layer)")
         blocks, width = [], in_features
         for h in hidden:
             blocks += [SeqToANN(nn.Flatten(), nn.Linear(width, h)), LIF(tau=tau)]

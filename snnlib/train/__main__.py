@@ -30,6 +30,7 @@ import yaml
 from .. import datasets, layers, models
 from . import fit
 
+TOP_KEYS = {"dataset", "model", "encoder", "frames", "train"}
 TRAIN_KEYS = {"epochs", "batch_size", "lr", "loss", "seed", "max_steps_per_epoch", "shuffle", "optimizer"}
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
@@ -67,7 +68,7 @@ def build_model(cfg: dict, input_shape: tuple) -> torch.nn.Module:
 
 
 def build_encoder(cfg: dict):
-    spec = dict(cfg.get("encoder", {"name": "direct", "T": 4}))
+    spec = dict(cfg["encoder"])
     name = spec.pop("name")
     encoders = {"direct": layers.DirectEncoder, "rate": layers.RateEncoder, "time_first": layers.TimeFirst}
     if name not in encoders:
@@ -76,16 +77,32 @@ def build_encoder(cfg: dict):
 
 
 def load_config(path: str | Path) -> dict:
+    """The config at ``path``, checked: known sections and settings only, names given, numbers numeric."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"config {path} does not exist")
-    cfg = yaml.safe_load(path.read_text())
-    missing = {"dataset", "model", "train"} - set(cfg or {})
-    if missing:
-        raise ValueError(f"config {path} lacks {sorted(missing)}")
+    cfg = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(cfg, dict):
+        raise ValueError(f"config {path} must be a mapping of sections; got {type(cfg).__name__}")
+    missing, unknown = {"dataset", "model"} - set(cfg), set(cfg) - TOP_KEYS
+    if missing or unknown:
+        raise ValueError(f"config {path}: sections must be {sorted(TOP_KEYS)} (dataset and model required); "
+                         f"missing {sorted(missing)}, unknown {sorted(unknown)}")
+    for section in ("dataset", "model", "encoder"):
+        if section in cfg and not (isinstance(cfg[section], dict) and "name" in cfg[section]):
+            raise ValueError(f"config {path}: section '{section}' needs a 'name'; got {cfg[section]!r}")
+    cfg["train"] = dict(cfg.get("train") or {})
     unknown = set(cfg["train"]) - TRAIN_KEYS
     if unknown:
         raise ValueError(f"config {path}: unknown train settings {sorted(unknown)}; known: {sorted(TRAIN_KEYS)}")
+    for key, kind in (("lr", float), ("epochs", int), ("batch_size", int), ("seed", int)):
+        if key in cfg["train"]:
+            try:  # PyYAML reads 1e-3 (no dot) as a string
+                cfg["train"][key] = kind(cfg["train"][key])
+            except (TypeError, ValueError):
+                raise ValueError(f"config {path}: train.{key} must be a number; got {cfg['train'][key]!r}") from None
+    if "encoder" not in cfg:  # event data arrive as frames [N, T, ...]; images need an encoder
+        cfg["encoder"] = {"name": "time_first"} if cfg["dataset"]["name"] == "event_digits" else {"name": "direct", "T": 4}
     return cfg
 
 
@@ -110,6 +127,8 @@ def main(argv: list[str] | None = None) -> dict:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if torch.cuda.is_available() else torch.device("cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # one GPU per process, before NCCL starts
     if world > 1:
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
     try:
@@ -119,11 +138,15 @@ def main(argv: list[str] | None = None) -> dict:
         out = Path(args.out)
         loaders = []
         for dataset, shuffle in ((train_set, settings["shuffle"]), (test_set, False)):
-            if world > 1:
-                # training shards are disjoint (drop_last); evaluation pads to equal shards instead
+            if world > 1 and dataset is train_set:
+                # disjoint training shards of equal size (drop_last): every step all processes take part
                 sampler = torch.utils.data.distributed.DistributedSampler(
-                    dataset, shuffle=shuffle, seed=settings["seed"], drop_last=dataset is train_set)
+                    dataset, shuffle=shuffle, seed=settings["seed"], drop_last=True)
                 loaders.append(torch.utils.data.DataLoader(dataset, batch_size=settings["batch_size"], sampler=sampler))
+            elif world > 1:
+                # every test sample exactly once over all processes (no padding); evaluate() sums the counts
+                shard = torch.utils.data.Subset(dataset, range(rank, len(dataset), world))
+                loaders.append(torch.utils.data.DataLoader(shard, batch_size=settings["batch_size"]))
             else:
                 from . import make_loader
 

@@ -136,6 +136,8 @@ def fit(
         raise ValueError(f"epochs must be an integer >= 1; got {epochs!r}")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path")
+    if scheduler is not None and optimizer is None:
+        raise ValueError("a scheduler needs the optimizer it was built with: pass optimizer= too")
     loss_fn = _loss_fn(loss)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     amp = (device.type == "cuda") if amp is None else amp
@@ -149,15 +151,22 @@ def fit(
     rank, _ = _dist()
     if resume and Path(checkpoint).exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
+        _unwrap(model).load_state_dict(state["model"])  # the same file with or without DDP
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler") is not None:
             scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler") is not None:
+            scaler.load_state_dict(state["scaler"])
         history, start = History(state["history"]), state["epoch"]
+        if start >= epochs:
+            raise ValueError(f"the checkpoint {checkpoint} has already trained {start} epoch(s); "
+                             f"ask for more than that (got epochs={epochs})")
         torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         random.setstate(state["python_rng"])
         np.random.set_state(state["numpy_rng"])
-        if hasattr(train_loader, "generator") and train_loader.generator is not None:
+        if getattr(train_loader, "generator", None) is not None and state.get("loader_rng") is not None:
             train_loader.generator.set_state(state["loader_rng"])
     steps = len(train_loader) if max_steps_per_epoch is None else min(len(train_loader), max_steps_per_epoch)
     bar = None
@@ -193,29 +202,39 @@ def fit(
                 bar.update(1)
                 bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", loss=f"{loss_sum / seen:.4f}",
                                 acc=f"{correct / seen:.3f}", refresh=False)
-        if scheduler is not None:
-            scheduler.step()
         loss_sum, correct, seen = _all_sum([loss_sum, correct, seen], device)
         record = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1)}
         if val_loader is not None:
             metrics = evaluate(model, val_loader, loss_fn, encoder, device)
             record.update(val_loss=metrics["loss"], val_acc=metrics["acc"])
+        if scheduler is not None:
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(record.get("val_loss", record["train_loss"]))
+            else:
+                scheduler.step()
         record["seconds"] = time.perf_counter() - t0
         history.epochs.append(record)
         if checkpoint is not None and rank == 0:
-            _save(checkpoint, model, optimizer, scheduler, history, epoch + 1, train_loader)
+            _save(checkpoint, model, optimizer, scheduler, scaler, history, epoch + 1, train_loader)
     if bar is not None:
         bar.close()
     reset_net(model)
     return history
 
 
-def _save(path, model, optimizer, scheduler, history, epoch, train_loader) -> None:
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel wrapper (or the model itself)."""
+    return getattr(model, "module", model)
+
+
+def _save(path, model, optimizer, scheduler, scaler, history, epoch, train_loader) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "model": _unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "scaler": scaler.state_dict() if scaler.is_enabled() else None,
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         "history": history.epochs, "epoch": epoch,
         "torch_rng": torch.get_rng_state(), "python_rng": random.getstate(), "numpy_rng": np.random.get_state(),
         "loader_rng": train_loader.generator.get_state() if getattr(train_loader, "generator", None) is not None else None,
