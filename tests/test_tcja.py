@@ -1,0 +1,132 @@
+"""snnlib.attention.TCJA against the paper's formulas and the official code's layout."""
+import pytest
+import torch
+from torch import nn
+
+from snnlib.attention import CLA, TCJA, TLA
+
+
+def same_padding(k):
+    """PyTorch's padding='same' for a stride-1 conv: (k-1)//2 before, the rest after."""
+    return (k - 1) // 2, k - 1 - (k - 1) // 2
+
+
+def paper_tla(z, w):
+    """T_{i,j} = sum_n sum_m W^m_{(n,i)} Z_{(n, j+m-left)}: z [C, T] one sample, w [C_out, C_in, K]."""
+    C, T = z.shape
+    left, _ = same_padding(w.shape[-1])
+    out = torch.zeros(C, T, dtype=torch.float64)
+    for i in range(C):
+        for j in range(T):
+            for n in range(C):
+                for m in range(w.shape[-1]):
+                    t = j + m - left
+                    if 0 <= t < T:
+                        out[i, j] += w[i, n, m] * z[n, t]
+    return out
+
+
+def paper_cla(z, e):
+    """C_{i,j} = sum_n sum_m E^m_{(n,j)} Z_{(i+m-left, n)}: z [C, T], e [T_out, T_in, K]."""
+    C, T = z.shape
+    left, _ = same_padding(e.shape[-1])
+    out = torch.zeros(C, T, dtype=torch.float64)
+    for i in range(C):
+        for j in range(T):
+            for n in range(T):
+                for m in range(e.shape[-1]):
+                    c = i + m - left
+                    if 0 <= c < C:
+                        out[i, j] += e[j, n, m] * z[c, n]
+    return out
+
+
+@pytest.mark.parametrize("k_time, k_channel", [(4, 4), (2, 4), (3, 1)])
+def test_matches_the_paper_formulas(k_time, k_channel):
+    torch.manual_seed(0)
+    T, N, C = 5, 2, 6
+    module = TCJA(T, C, k_time, k_channel).double()
+    x = (torch.rand(T, N, C, 3, 4) < 0.3).double()
+    f = module.attention_map(x)
+    y = module(x)
+    for n in range(N):
+        z = x[:, n].mean(dim=(2, 3)).T  # [C, T], rows are channels as in the paper
+        expected = torch.sigmoid(paper_tla(z, module.tla.weight) * paper_cla(z, module.cla.weight))
+        torch.testing.assert_close(f[:, n].T, expected)
+    torch.testing.assert_close(y, x * f[..., None, None])
+
+
+def test_parameter_count():
+    for T, C, kt, kc in [(20, 128, 4, 4), (14, 512, 4, 2), (10, 512, 4, 4)]:
+        assert sum(p.numel() for p in TCJA(T, C, kt, kc).parameters()) == C * C * kt + T * T * kc
+
+
+class OfficialTCJA(nn.Module):
+    """The official module's layout (ridgerchu/TCJA src/layers.py), rebuilt from its description:
+    `conv` (built with kernel_size_t) slides along channels, `conv_c` along time."""
+
+    def __init__(self, kernel_size_t, kernel_size_c, T, channel):
+        super().__init__()
+        self.conv = nn.Conv1d(T, T, kernel_size_t, padding="same", bias=False)
+        self.conv_c = nn.Conv1d(channel, channel, kernel_size_c, padding="same", bias=False)
+
+    def forward(self, x_seq):                      # [T, N, C, H, W]
+        z = x_seq.mean(dim=(3, 4)).transpose(0, 1)  # [N, T, C]
+        a = self.conv(z).permute(1, 0, 2)           # along channels -> [T, N, C]
+        b = self.conv_c(z.transpose(1, 2)).permute(2, 0, 1)  # along time -> [T, N, C]
+        return x_seq * torch.sigmoid(a * b)[..., None, None]
+
+
+def test_loads_official_weights_despite_the_name_swap():
+    torch.manual_seed(1)
+    official = OfficialTCJA(kernel_size_t=2, kernel_size_c=4, T=14, channel=8)  # N-Caltech101's (2, 4, 14, C)
+    ours = TCJA(T=14, C=8, k_time=4, k_channel=2)
+    ours.load_official_state_dict({f"features.7.{k}": v for k, v in official.state_dict().items()})
+    x = (torch.rand(14, 3, 8, 5, 5) < 0.4).float()
+    torch.testing.assert_close(ours(x), official(x))
+    with pytest.raises(ValueError, match=r"official weight for cla has shape \[14, 14, 2\].*needs \[14, 14, 4\]"):
+        TCJA(T=14, C=8, k_time=4, k_channel=4).load_official_state_dict(official.state_dict())
+    with pytest.raises(KeyError, match="conv_c.weight"):
+        ours.load_official_state_dict({"conv.weight": official.conv.weight})
+
+
+def test_fusion_and_ablations():
+    torch.manual_seed(2)
+    x = (torch.rand(4, 2, 6) < 0.5).float()  # [T, N, C] works too
+    ccf, add = TCJA(4, 6), TCJA(4, 6, fusion="add")
+    add.load_state_dict(ccf.state_dict())
+    assert not torch.allclose(ccf(x), add(x))
+    tla, cla = TLA(4, 6), CLA(4, 6)
+    tla.tla.weight.data.copy_(ccf.tla.weight)
+    cla.cla.weight.data.copy_(ccf.cla.weight)
+    t = ccf._tla(ccf.tla, x)
+    c = ccf._cla(ccf.cla, x)
+    torch.testing.assert_close(tla.attention_map(x), torch.sigmoid(t))
+    torch.testing.assert_close(cla.attention_map(x), torch.sigmoid(c))
+    torch.testing.assert_close(add.attention_map(x), torch.sigmoid(t + c))
+    assert sum(p.numel() for p in TLA(4, 6, 3).parameters()) == 6 * 6 * 3
+    assert sum(p.numel() for p in CLA(4, 6, 3).parameters()) == 4 * 4 * 3
+
+
+def test_bad_input_names_expected_and_received():
+    module = TCJA(T=8, C=16)
+    with pytest.raises(ValueError, match=r"built for T=8, C=16; got T=10, C=16"):
+        module(torch.rand(10, 2, 16, 4, 4))
+    with pytest.raises(ValueError, match=r"built for T=8, C=16; got T=8, C=32"):
+        module(torch.rand(8, 2, 32, 4, 4))
+    with pytest.raises(ValueError, match=r"\[T, N, C, H, W\] or \[T, N, C\]; got shape \[8, 16\]"):
+        module(torch.rand(8, 16))
+    with pytest.raises(TypeError, match="floating-point tensor; got torch.int64"):
+        module(torch.ones(8, 2, 16, dtype=torch.long))
+    with pytest.raises(ValueError, match="fusion must be one of"):
+        TCJA(8, 16, fusion="mul")
+    with pytest.raises(ValueError, match="k_time must be an integer >= 1; got 0"):
+        TCJA(8, 16, k_time=0)
+
+
+def test_gradients_reach_both_convolutions():
+    module = TCJA(6, 5)
+    x = (torch.rand(6, 3, 5, 2, 2) < 0.5).float().requires_grad_()
+    module(x).sum().backward()
+    assert module.tla.weight.grad.abs().sum() > 0 and module.cla.weight.grad.abs().sum() > 0
+    assert x.grad is not None
