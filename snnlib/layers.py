@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["SeqToANN", "DirectEncoder", "RateEncoder", "TimeFirst", "Voting", "fold", "unfold"]
+__all__ = ["SeqToANN", "SeqDropout", "DirectEncoder", "RateEncoder", "TimeFirst", "Voting", "fold", "unfold"]
 
 
 def fold(x: torch.Tensor) -> torch.Tensor:
@@ -98,3 +98,23 @@ class Voting(nn.Module):
         if x.shape[-1] % self.voting_size:
             raise ValueError(f"the last dimension {x.shape[-1]} is not a multiple of voting_size={self.voting_size}")
         return x.unflatten(-1, (x.shape[-1] // self.voting_size, self.voting_size)).mean(-1)
+
+
+class SeqDropout(nn.Module):
+    """Dropout with one mask per sample shared by all ``T`` steps of ``[T, N, ...]`` (spikingjelly's
+    ``MultiStepDropout``): a dropped neuron stays silent for the whole sequence."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"p must be in [0, 1); got {p!r}")
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.empty_like(x[:1]).bernoulli_(1 - self.p) / (1 - self.p)
+        return x * keep
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

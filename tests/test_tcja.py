@@ -130,3 +130,32 @@ def test_gradients_reach_both_convolutions():
     module(x).sum().backward()
     assert module.tla.weight.grad.abs().sum() > 0 and module.cla.weight.grad.abs().sum() > 0
     assert x.grad is not None
+
+
+# --- the paper's DVS128 Gesture network ----------------------------------------------------------
+
+def test_dvs_gesture_net_has_the_official_parameter_counts():
+    from snnlib.models import DVSGestureNet
+
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(DVSGestureNet(T=20, attention="tcja")) == 1_832_576
+    assert count(DVSGestureNet(T=20, attention=None)) == 1_698_304
+
+
+def test_dvs_gesture_net_runs_time_first():
+    from snnlib.models import DVSGestureNet
+
+    net = DVSGestureNet(T=2).eval()
+    out = net(torch.rand(2, 1, 2, 128, 128))
+    assert out.shape == (2, 1, 11)
+    with pytest.raises(ValueError, match="attention must be 'tcja' or None"):
+        DVSGestureNet(attention="pfa")
+
+
+def test_seq_dropout_shares_one_mask_over_time():
+    from snnlib.layers import SeqDropout
+
+    drop = SeqDropout(0.5).train()
+    y = drop(torch.ones(6, 4, 32))
+    assert torch.equal(y[0], y[5]) and set(y.unique().tolist()) <= {0.0, 2.0}
+    assert torch.equal(drop.eval()(torch.ones(3, 2)), torch.ones(3, 2))

@@ -4,5 +4,6 @@ Chapter 2 introduces the small CPU-sized :class:`ConvSNN` and :class:`MLPSNN`; t
 networks join them in later chapters.
 """
 from .basic import ConvSNN, MLPSNN, build
+from .tcja_nets import DVSGestureNet
 
-__all__ = ["ConvSNN", "MLPSNN", "build"]
+__all__ = ["ConvSNN", "MLPSNN", "build", "DVSGestureNet"]
