@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._checks import integer
+
 __all__ = ["SeqToANN", "SeqDropout", "DirectEncoder", "RateEncoder", "TimeFirst", "Voting", "fold", "unfold"]
 
 
@@ -33,19 +35,13 @@ class SeqToANN(nn.Sequential):
         return unfold(super().forward(fold(x)), x.shape[0])
 
 
-def _check_T(T) -> int:
-    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
-        raise ValueError(f"T must be an integer >= 1; got {T!r}")
-    return T
-
-
 class DirectEncoder(nn.Module):
     """Direct coding: the same analogue input at every one of ``T`` steps, ``[N, ...]`` → ``[T, N, ...]``;
     the first layer's neurons turn it into spikes."""
 
     def __init__(self, T: int):
         super().__init__()
-        self.T = _check_T(T)
+        self.T = integer("T", T)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.unsqueeze(0).expand(self.T, *x.shape)
@@ -61,7 +57,7 @@ class RateEncoder(nn.Module):
 
     def __init__(self, T: int, generator: torch.Generator | None = None):
         super().__init__()
-        self.T, self.generator = _check_T(T), generator
+        self.T, self.generator = integer("T", T), generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not torch.is_floating_point(x):
@@ -90,9 +86,7 @@ class Voting(nn.Module):
 
     def __init__(self, voting_size: int = 10):
         super().__init__()
-        if isinstance(voting_size, bool) or not isinstance(voting_size, int) or voting_size < 1:
-            raise ValueError(f"voting_size must be an integer >= 1; got {voting_size!r}")
-        self.voting_size = voting_size
+        self.voting_size = integer("voting_size", voting_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] % self.voting_size:

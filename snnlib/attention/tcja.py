@@ -19,13 +19,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._checks import integer
+
 FUSIONS = ("ccf", "add")
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
-    return value
 
 
 class _TemporalChannelAttention(nn.Module):
@@ -33,7 +29,7 @@ class _TemporalChannelAttention(nn.Module):
 
     def __init__(self, T: int, C: int):
         super().__init__()
-        self.T, self.C = _positive_int("T", T), _positive_int("C", C)
+        self.T, self.C = integer("T", T), integer("C", C)
 
     def squeeze(self, x: torch.Tensor) -> torch.Tensor:
         """``Z``: ``[T, N, C, H, W]`` → mean over H, W → ``[T, N, C]`` (``[T, N, C]`` passes through)."""
@@ -80,7 +76,7 @@ class TCJA(_TemporalChannelAttention):
 
     def __init__(self, T: int, C: int, k_time: int = 4, k_channel: int = 4, fusion: str = "ccf"):
         super().__init__(T, C)
-        self.k_time, self.k_channel = _positive_int("k_time", k_time), _positive_int("k_channel", k_channel)
+        self.k_time, self.k_channel = integer("k_time", k_time), integer("k_channel", k_channel)
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}; got {fusion!r}")
         self.fusion = fusion
@@ -123,7 +119,7 @@ class TLA(_TemporalChannelAttention):
 
     def __init__(self, T: int, C: int, k_time: int = 4):
         super().__init__(T, C)
-        self.k_time = _positive_int("k_time", k_time)
+        self.k_time = integer("k_time", k_time)
         self.tla = nn.Conv1d(C, C, k_time, bias=False)
 
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
@@ -135,7 +131,7 @@ class CLA(_TemporalChannelAttention):
 
     def __init__(self, T: int, C: int, k_channel: int = 4):
         super().__init__(T, C)
-        self.k_channel = _positive_int("k_channel", k_channel)
+        self.k_channel = integer("k_channel", k_channel)
         self.cla = nn.Conv1d(T, T, k_channel, bias=False)
 
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:

@@ -13,12 +13,13 @@ import math
 import numpy as np
 import torch
 
+from .._checks import integer
+
 
 def frames_by_count(events: np.ndarray, T: int, sensor_size: tuple) -> np.ndarray:
     """``[T, 2, H, W]`` event counts from a structured array (``x, y, t, p``) split into ``T``
     chunks of equal event count; ``sensor_size`` is tonic's ``(W, H, 2)``."""
-    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
-        raise ValueError(f"T must be an integer >= 1; got {T!r}")
+    integer("T", T)
     if events.dtype.names is None or not {"x", "y", "t", "p"} <= set(events.dtype.names):
         raise ValueError(f"events must be a structured array with fields x, y, t, p; got dtype {events.dtype}")
     width, height = int(sensor_size[0]), int(sensor_size[1])
@@ -45,8 +46,7 @@ class FlipRoll:
     DataLoader seeds per worker)."""
 
     def __init__(self, shift: int = 5, p: float = 0.5, generator: torch.Generator | None = None):
-        if isinstance(shift, bool) or not isinstance(shift, int) or shift < 0:
-            raise ValueError(f"shift must be an integer >= 0; got {shift!r}")
+        integer("shift", shift, minimum=0)
         if not 0 <= p <= 1:
             raise ValueError(f"p must be in [0, 1]; got {p!r}")
         self.shift, self.p, self.generator = shift, p, generator

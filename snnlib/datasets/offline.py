@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._checks import integer
+
 SPLITS = ("train", "test")
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0  # the split is part of the dataset's definition: never changes
@@ -86,8 +88,7 @@ def digits(split: str = "train", upsample: int = 1) -> ArrayDataset:
         upsample: integer zoom factor (bilinear), e.g. 4 for 32×32 images.
     """
     _check_split(split)
-    if isinstance(upsample, bool) or not isinstance(upsample, int) or upsample < 1:
-        raise ValueError(f"upsample must be an integer >= 1; got {upsample!r}")
+    integer("upsample", upsample)
     images, labels = _digit_split(split)
     x = torch.from_numpy(images)[:, None]
     if upsample > 1:
@@ -182,8 +183,7 @@ def event_digits(
     _check_split(split)
     for name, value, low in (("sensor_size", sensor_size, 8), ("digit_size", digit_size, 8),
                              ("steps_per_saccade", steps_per_saccade, 2)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+        integer(name, value, low)
     if digit_size + 2 * math.ceil(amplitude) > sensor_size:
         raise ValueError(f"digit_size + 2*amplitude must fit the sensor: {digit_size} + 2*{amplitude} > {sensor_size}")
     for name, value in (("saccade_ms", saccade_ms), ("threshold", threshold)):
@@ -193,8 +193,7 @@ def event_digits(
         raise ValueError(f"noise_hz must be >= 0; got {noise_hz!r}")
     if not amplitude > 0:
         raise ValueError(f"amplitude must be > 0 (a still sensor sees no events); got {amplitude!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0; got {seed!r}")
+    integer("seed", seed, minimum=0)
     images, labels = _digit_split(split)
     x = torch.nn.functional.interpolate(torch.from_numpy(images)[:, None], size=(digit_size, digit_size),
                                         mode="bilinear", align_corners=False).clamp_(0.0, 1.0)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._checks import integer
 from ..neuron import reset_net
 from .losses import LOSSES
 
@@ -54,8 +55,7 @@ def seed_everything(seed: int) -> None:
 
 def make_loader(dataset, batch_size: int, shuffle: bool = False, seed: int = 0, **kwargs) -> torch.utils.data.DataLoader:
     """A DataLoader whose shuffling is reproducible (its own generator, seeded)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
+    integer("batch_size", batch_size)
     generator = torch.Generator().manual_seed(seed)
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, **kwargs)
 
@@ -132,8 +132,7 @@ def fit(
             with ``resume=True`` training continues from it.
         max_steps_per_epoch: cap on batches per epoch (quick runs).
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1; got {epochs!r}")
+    integer("epochs", epochs)
     if resume and checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path")
     if scheduler is not None and optimizer is None:

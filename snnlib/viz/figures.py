@@ -12,6 +12,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from .._checks import integer
+
 TEMPLATE = "plotly_white"
 FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13)
 
@@ -240,8 +242,7 @@ def event_animation(events: np.ndarray, sensor_size: tuple, frames: int = 20, *,
     the static book (plotly frames). Introduced in chapter 2."""
     if events.dtype.names is None or not {"x", "y", "t", "p"} <= set(events.dtype.names):
         raise ValueError(f"events must be a structured array with fields x, y, t, p; got dtype {events.dtype}")
-    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
-        raise ValueError(f"frames must be an integer >= 1; got {frames!r}")
+    integer("frames", frames)
     width, height = int(sensor_size[0]), int(sensor_size[1])
     end = int(duration_us if duration_us is not None else (events["t"].max() + 1 if len(events) else 1))
     edges = np.linspace(0, end, frames + 1)
