@@ -364,3 +364,12 @@ def test_train_and_test_noise_differ():
     noise_a = np.setdiff1d(a, clean_a)
     noise_b = np.setdiff1d(b, clean_b)
     assert len(noise_a) and len(noise_b) and not np.array_equal(noise_a[:20], noise_b[:20])
+
+
+def test_to_frames_bins_every_stream_once(events):
+    tonic = pytest.importorskip("tonic")
+    frames = datasets.to_frames(events, 5)
+    assert frames.samples.shape == (len(events), 5, 2, 34, 34) and frames.info.sample_shape == (5, 2, 34, 34)
+    expected = tonic.transforms.ToFrame(sensor_size=events.sensor_size, n_time_bins=5)(events[2][0])
+    assert torch.equal(frames[2][0], torch.from_numpy(expected.astype(np.float32)).clamp(max=1.0))
+    assert frames[2][1] == events[2][1]

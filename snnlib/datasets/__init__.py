@@ -5,12 +5,12 @@ profile's real datasets) go through :func:`fetch`: checksummed, atomic and resum
 Nothing here touches the network unless a download is asked for.
 """
 from .download import DownloadError, RemoteFile, cache_dir, extract, fetch, sha256sum
-from .frames import FlipRoll, first_fraction_split, frames_by_count
+from .frames import FlipRoll, first_fraction_split, frames_by_count, to_frames
 from .idx import read_idx
 from .offline import EVENT_DTYPE, ArrayDataset, DatasetInfo, digits, event_digits
 
 __all__ = [
     "digits", "event_digits", "ArrayDataset", "DatasetInfo", "EVENT_DTYPE",
     "RemoteFile", "DownloadError", "fetch", "extract", "cache_dir", "sha256sum", "read_idx",
-    "frames_by_count", "FlipRoll", "first_fraction_split",
+    "frames_by_count", "FlipRoll", "first_fraction_split", "to_frames",
 ]

@@ -73,3 +73,24 @@ def first_fraction_split(targets, fraction: float = 0.9) -> tuple[np.ndarray, np
         train.append(idx[:cut])
         test.append(idx[cut:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def to_frames(events, T: int):
+    """An event dataset (e.g. :func:`event_digits`) binned once into float frames ``[T, 2, H, W]``.
+
+    tonic's ``ToFrame`` cuts each recording into ``T`` equal time windows; counts are clipped at 1,
+    as the chapter-2 networks take them. The frames are computed here, once, not at every epoch.
+    """
+    import dataclasses
+
+    import tonic
+
+    from .offline import ArrayDataset
+
+    integer("T", T)
+    to_frame = tonic.transforms.ToFrame(sensor_size=events.sensor_size, n_time_bins=T)
+    frames = torch.stack([torch.from_numpy(to_frame(ev).astype(np.float32)).clamp_(max=1.0)
+                          for ev in events.samples])
+    width, height, polarities = events.sensor_size
+    info = dataclasses.replace(events.info, sample_shape=(T, polarities, height, width))
+    return ArrayDataset(frames, events.targets, info)

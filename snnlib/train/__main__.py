@@ -35,13 +35,6 @@ TRAIN_KEYS = {"epochs", "batch_size", "lr", "loss", "seed", "max_steps_per_epoch
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
 
-def _frames(T: int, sensor_size):
-    import tonic
-
-    to_frame = tonic.transforms.ToFrame(sensor_size=sensor_size, n_time_bins=T)
-    return lambda events: torch.from_numpy(to_frame(events).astype(np.float32)).clamp_(max=1.0)
-
-
 def build_data(cfg: dict):
     """``(train, test, input_shape)`` for the config's dataset (offline datasets only, for now)."""
     spec = dict(cfg["dataset"])
@@ -51,11 +44,9 @@ def build_data(cfg: dict):
         return train, test, tuple(train.info.sample_shape)
     if name == "event_digits":
         T = cfg.get("frames", {}).get("T", 8)
-        size = spec.get("sensor_size", 34)  # the datasets' default sensor
-        to_frames = _frames(T, (size, size, 2))
-        train = datasets.event_digits("train", transform=to_frames, **spec)
-        test = datasets.event_digits("test", transform=to_frames, **spec)
-        return train, test, (2, size, size)
+        train = datasets.to_frames(datasets.event_digits("train", **spec), T)
+        test = datasets.to_frames(datasets.event_digits("test", **spec), T)
+        return train, test, tuple(train.info.sample_shape[1:])
     raise ValueError(f"dataset must be 'digits' or 'event_digits'; got {name!r}")
 
 
