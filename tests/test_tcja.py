@@ -3,7 +3,9 @@ import pytest
 import torch
 from torch import nn
 
+from snnlib import models
 from snnlib.attention import CLA, TCJA, TLA
+from snnlib.neuron import LIF
 
 
 def same_padding(k):
@@ -132,24 +134,74 @@ def test_gradients_reach_both_convolutions():
     assert x.grad is not None
 
 
-# --- the paper's DVS128 Gesture network ----------------------------------------------------------
+# --- the paper's networks ---------------------------------------------------------------------
 
-def test_dvs_gesture_net_has_the_official_parameter_counts():
-    from snnlib.models import DVSGestureNet
-
-    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-    assert count(DVSGestureNet(T=20, attention="tcja")) == 1_832_576
-    assert count(DVSGestureNet(T=20, attention=None)) == 1_698_304
+def count(module):
+    return sum(p.numel() for p in module.parameters())
 
 
-def test_dvs_gesture_net_runs_time_first():
-    from snnlib.models import DVSGestureNet
+@pytest.mark.parametrize("name, with_tcja, without", [
+    ("DVSGestureNet", 1_832_576, 1_698_304),
+    ("CIFAR10DVSNet", 11_369_450, 9_271_498),
+    ("NCaltech101Net", 21_907_096, 20_595_200),
+])
+def test_paper_networks_have_the_official_parameter_counts(name, with_tcja, without):
+    cls = getattr(models, name)
+    assert count(cls(attention="tcja")) == with_tcja
+    assert count(cls(attention=None)) == without
 
-    net = DVSGestureNet(T=2).eval()
-    out = net(torch.rand(2, 1, 2, 128, 128))
-    assert out.shape == (2, 1, 11)
-    with pytest.raises(ValueError, match="attention must be 'tcja' or None"):
-        DVSGestureNet(attention="pfa")
+
+def test_tcja_sits_where_the_official_code_puts_it():
+    def kernels(net):
+        return [(m.T, m.C, m.k_time, m.k_channel) for m in net if isinstance(m, TCJA)]
+
+    assert kernels(models.DVSGestureNet()) == [(20, 128, 4, 4)] * 2
+    assert kernels(models.CIFAR10DVSNet()) == [(10, 512, 4, 4)] * 2
+    # official TCJA(2, 4, 14, 512): its kernel_size_t=2 slides along channels (our k_channel)
+    assert kernels(models.NCaltech101Net()) == [(14, 256, 4, 4), (14, 512, 4, 2)]
+    # right after a LIF layer, before the pooling that follows
+    net = models.CIFAR10DVSNet()
+    for i, m in enumerate(net):
+        if isinstance(m, TCJA):
+            assert isinstance(net[i - 1], LIF) and isinstance(net[i + 1][0], nn.AvgPool2d)
+
+
+def test_paper_networks_run_time_first_at_full_size():
+    torch.manual_seed(0)
+    with torch.no_grad():
+        assert models.DVSGestureNet(T=2).eval()(torch.rand(2, 1, 2, 128, 128)).shape == (2, 1, 11)
+        assert models.CIFAR10DVSNet(T=2).eval()(torch.rand(2, 1, 2, 128, 128)).shape == (2, 1, 10)
+        assert models.NCaltech101Net(T=2, width=8).eval()(torch.rand(2, 1, 2, 180, 240)).shape == (2, 1, 101)
+
+
+@pytest.mark.parametrize("name", ["DVSGestureNet", "CIFAR10DVSNet", "NCaltech101Net"])
+@pytest.mark.parametrize("attention", models.ATTENTIONS)
+def test_small_networks_train_with_every_attention_variant(name, attention):
+    torch.manual_seed(0)
+    net = getattr(models, name).small(T=4, attention=attention)
+    expected = {"tcja": TCJA, "add": TCJA, "tla": TLA, "cla": CLA, None: type(None)}[attention]
+    found = [m for m in net if isinstance(m, (TCJA, TLA, CLA))]
+    assert len(found) == (0 if attention is None else 2)
+    assert all(type(m) is expected for m in found)
+    assert all(m.fusion == ("add" if attention == "add" else "ccf") for m in found if isinstance(m, TCJA))
+    out = net(torch.rand(4, 3, 2, 32, 32))
+    assert out.shape == (4, 3, 10)
+    out.sum().backward()
+    assert all(p.grad is not None for p in net.parameters())
+    assert count(net) < 200_000
+
+
+def test_paper_networks_reject_bad_arguments():
+    with pytest.raises(ValueError, match=r"attention must be one of \['tcja', 'add', 'tla', 'cla', None\]; got 'pfa'"):
+        models.DVSGestureNet(attention="pfa")
+    with pytest.raises(ValueError, match="size must be a power of two"):
+        models.DVSGestureNet(size=48)
+    with pytest.raises(ValueError, match="too small for 4"):
+        models.CIFAR10DVSNet(size=8)
+    with pytest.raises(ValueError, match=r"size must be \(height, width\)"):
+        models.NCaltech101Net(size=180)
+    with pytest.raises(ValueError, match="T=20, C=128; got T=8"):
+        models.DVSGestureNet(T=20).eval()(torch.rand(8, 1, 2, 128, 128))
 
 
 def test_seq_dropout_shares_one_mask_over_time():

@@ -1,9 +1,11 @@
 """Networks built from snnlib's layers and neurons.
 
 Chapter 2 introduces the small CPU-sized :class:`ConvSNN` and :class:`MLPSNN`; the papers'
-networks join them in later chapters.
+networks (:class:`DVSGestureNet`, :class:`CIFAR10DVSNet`, :class:`NCaltech101Net`, chapters 3–4)
+join them with CPU-sized versions (``.small()``).
 """
 from .basic import ConvSNN, MLPSNN, build
-from .tcja_nets import DVSGestureNet
+from .tcja_nets import ATTENTIONS, CIFAR10DVSNet, DVSGestureNet, NCaltech101Net, attention_layer
 
-__all__ = ["ConvSNN", "MLPSNN", "build", "DVSGestureNet"]
+__all__ = ["ConvSNN", "MLPSNN", "build", "ATTENTIONS", "attention_layer", "DVSGestureNet", "CIFAR10DVSNet",
+           "NCaltech101Net"]

@@ -1,46 +1,171 @@
 """The TCJA paper's networks (chapters 3–4; layouts from the official code, see
-shared/reference/tcja.md). Inputs are time-first frames ``[T, N, 2, H, W]``; outputs are
-time-first class scores ``[T, N, classes]`` (their mean over T is the firing rate the
-papers read out)."""
+shared/reference/tcja.md §2). Inputs are time-first frames ``[T, N, 2, H, W]``; outputs are
+time-first class scores ``[T, N, classes]`` (their mean over T is what the papers read out).
+
+Each network takes ``attention`` = ``'tcja'`` (the paper), ``None`` (the baseline), or one of
+the ablations of chapter 4: ``'tla'`` / ``'cla'`` (one branch only) and ``'add'`` (TCJA with
+the sum instead of the product). The defaults build the published networks with their exact
+parameter counts; :meth:`small` builds a CPU-sized network of the same design for the ``book``
+profile.
+"""
 from __future__ import annotations
 
 from torch import nn
 
 from .. import surrogate
-from ..attention import TCJA
+from .._checks import integer
+from ..attention import CLA, TCJA, TLA
 from ..layers import SeqDropout, SeqToANN, Voting
 from ..neuron import LIF
 
+ATTENTIONS = ("tcja", "add", "tla", "cla", None)
 
-def _lif() -> LIF:
-    # the official scripts: LIF tau=2, hard reset to 0, ATan surrogate, detach_reset=True
+
+def attention_layer(kind: str | None, T: int, C: int, k_time: int = 4, k_channel: int = 4) -> list[nn.Module]:
+    """``[]`` for ``None``, else a one-element list with TCJA or its ablation (see :data:`ATTENTIONS`)."""
+    if kind not in ATTENTIONS:
+        raise ValueError(f"attention must be one of {list(ATTENTIONS)}; got {kind!r}")
+    if kind is None:
+        return []
+    if kind == "tla":
+        return [TLA(T, C, k_time)]
+    if kind == "cla":
+        return [CLA(T, C, k_channel)]
+    return [TCJA(T, C, k_time, k_channel, fusion="add" if kind == "add" else "ccf")]
+
+
+def _atan_lif() -> LIF:
+    # src/dvs128.py and src/caltech101.py: LIF tau=2, hard reset to 0, ATan, detach_reset=True
     return LIF(tau=2.0, surrogate_function=surrogate.ATan(), detach_reset=True)
 
 
+def _triangle_lif() -> LIF:
+    # src/cifar10dvs.py: the same LIF with the triangle surrogate PiecewiseQuadratic(alpha=1)
+    return LIF(tau=2.0, surrogate_function=surrogate.PiecewiseQuadratic(alpha=1.0), detach_reset=True)
+
+
+def _conv_bn(c_in: int, c_out: int, bias: bool) -> SeqToANN:
+    return SeqToANN(nn.Conv2d(c_in, c_out, 3, padding=1, bias=bias), nn.BatchNorm2d(c_out))
+
+
+def _pooled(size: int, times: int, what: str) -> int:
+    for _ in range(times):
+        if size < 2:
+            raise ValueError(f"{what} is too small for {times} 2× poolings")
+        size //= 2
+    return size
+
+
 class DVSGestureNet(nn.Sequential):
-    """DVS128 Gesture network (official ``CextNet(channels=128)``): five ``conv3×3 → BN → LIF →
-    (TCJA) → max-pool`` blocks on 128×128 frames, TCJA after blocks 4 and 5, then
-    ``dropout → linear(2048→512) → LIF → dropout → linear(512→110) → LIF`` and a voting layer
-    averaging groups of 10 output neurons into 11 classes.
+    """DVS128 Gesture network (official ``CextNet(channels=128)``): ``conv3×3 → BN → LIF →
+    (TCJA) → max-pool`` blocks down to 4×4 (five on 128×128 frames), TCJA after the last two,
+    then ``dropout → linear(→hidden) → LIF → dropout → linear(→10·classes) → LIF`` and a voting
+    layer averaging groups of 10 output neurons into ``classes`` firing rates.
 
     Parameters: 1,832,576 with ``attention='tcja'``, 1,698,304 with ``attention=None``.
+
+    Args:
+        T: time steps (TCJA is built for exactly T).
+        size: input height = width, a power of two ≥ 16.
     """
 
-    def __init__(self, T: int = 20, attention: str | None = "tcja", channels: int = 128, classes: int = 11):
-        if attention not in ("tcja", None):
-            raise ValueError(f"attention must be 'tcja' or None; got {attention!r}")
+    def __init__(self, T: int = 20, attention: str | None = "tcja", channels: int = 128, classes: int = 11,
+                 size: int = 128, hidden: int = 512, dropout: float = 0.5):
+        integer("size", size, minimum=16)
+        if size & (size - 1):
+            raise ValueError(f"size must be a power of two (blocks pool down to 4×4); got {size}")
+        n_blocks = size.bit_length() - 3           # 128 → 5 blocks → 4×4
         blocks, c_in = [], 2
-        for k in range(5):
-            blocks += [SeqToANN(nn.Conv2d(c_in, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)), _lif()]
-            if attention == "tcja" and k >= 3:
-                blocks.append(TCJA(T, channels, k_time=4, k_channel=4))
+        for k in range(n_blocks):
+            blocks += [_conv_bn(c_in, channels, bias=False), _atan_lif()]
+            if k >= n_blocks - 2:
+                blocks += attention_layer(attention, T, channels)
             blocks.append(SeqToANN(nn.MaxPool2d(2)))
             c_in = channels
         blocks += [
-            SeqToANN(nn.Flatten()), SeqDropout(0.5),
-            SeqToANN(nn.Linear(channels * 4 * 4, 512, bias=False)), _lif(), SeqDropout(0.5),
-            SeqToANN(nn.Linear(512, classes * 10, bias=False)), _lif(),
+            SeqToANN(nn.Flatten()), SeqDropout(dropout),
+            SeqToANN(nn.Linear(channels * 4 * 4, hidden, bias=False)), _atan_lif(), SeqDropout(dropout),
+            SeqToANN(nn.Linear(hidden, classes * 10, bias=False)), _atan_lif(),
             Voting(10),
         ]
         super().__init__(*blocks)
-        self.T = T
+        self.T, self.attention = T, attention
+
+    @classmethod
+    def small(cls, T: int = 8, attention: str | None = "tcja", classes: int = 10, size: int = 32) -> "DVSGestureNet":
+        """The same design sized for 2 CPU cores: 16 channels, a 64-neuron hidden layer, 32×32 input."""
+        return cls(T, attention, channels=16, classes=classes, size=size, hidden=64)
+
+
+class CIFAR10DVSNet(nn.Sequential):
+    """CIFAR10-DVS network (official ``VGGNet`` of ``src/cifar10dvs.py``): adaptive average
+    pooling of the frames to ``size``×``size`` (48), eight ``conv3×3 (bias) → BN → LIF`` layers of
+    widths ``w, 2w, 4w, 4w, 8w, 8w, 8w, 8w`` (``w = 64``) with 2× average pooling after every
+    second one, TCJA after conv 6 and conv 8, then ``flatten → linear(→classes)`` at every step
+    (no output neuron). The official neuron uses the triangle surrogate.
+
+    Parameters: 11,369,450 with ``attention='tcja'``, 9,271,498 with ``attention=None``.
+    """
+
+    def __init__(self, T: int = 10, attention: str | None = "tcja", width: int = 64, classes: int = 10,
+                 size: int = 48):
+        integer("width", width)
+        side = _pooled(integer("size", size), 4, f"size {size}")
+        widths = [width * m for m in (1, 2, 4, 4, 8, 8, 8, 8)]
+        blocks, c_in = [SeqToANN(nn.AdaptiveAvgPool2d(size))], 2
+        for k, c_out in enumerate(widths):
+            blocks += [_conv_bn(c_in, c_out, bias=True), _triangle_lif()]
+            if k in (5, 7):
+                blocks += attention_layer(attention, T, c_out)
+            if k % 2:
+                blocks.append(SeqToANN(nn.AvgPool2d(2)))
+            c_in = c_out
+        blocks.append(SeqToANN(nn.Flatten(), nn.Linear(c_in * side * side, classes)))
+        super().__init__(*blocks)
+        self.T, self.attention = T, attention
+
+    @classmethod
+    def small(cls, T: int = 8, attention: str | None = "tcja", classes: int = 10, size: int = 32) -> "CIFAR10DVSNet":
+        """The same design sized for 2 CPU cores: base width 8, 32×32."""
+        return cls(T, attention, width=8, classes=classes, size=size)
+
+
+class NCaltech101Net(nn.Sequential):
+    """N-Caltech101 network (official ``CextNet`` of ``src/caltech101.py``): five
+    ``conv3×3 → BN → LIF → (TCJA) → max-pool`` blocks of widths ``w, 2w, 4w, 4w, 8w`` (``w = 64``)
+    on 180×240 frames, TCJA after block 4 (kernels 4, 4) and block 5 (time kernel 4, channel
+    kernel 2, the official ``TCJA(2, 4, 14, 512)`` with its swapped names read correctly), then
+    ``dropout → linear(→hidden) → LIF → dropout → linear(→classes) → LIF``; the firing rate is the
+    mean over T.
+
+    Parameters: 21,907,096 with ``attention='tcja'``, 20,595,200 with ``attention=None``.
+    """
+
+    def __init__(self, T: int = 14, attention: str | None = "tcja", width: int = 64, classes: int = 101,
+                 size: tuple[int, int] = (180, 240), hidden: int = 1024, dropout: float = 0.5):
+        integer("width", width)
+        if not (isinstance(size, (tuple, list)) and len(size) == 2):
+            raise ValueError(f"size must be (height, width); got {size!r}")
+        h, w = (_pooled(integer(f"size[{i}]", s), 5, f"size {tuple(size)}") for i, s in enumerate(size))
+        widths = [width * m for m in (1, 2, 4, 4, 8)]
+        kernels = {3: (4, 4), 4: (4, 2)}           # block → (k_time, k_channel)
+        blocks, c_in = [], 2
+        for k, c_out in enumerate(widths):
+            blocks += [_conv_bn(c_in, c_out, bias=False), _atan_lif()]
+            if k in kernels:
+                blocks += attention_layer(attention, T, c_out, *kernels[k])
+            blocks.append(SeqToANN(nn.MaxPool2d(2)))
+            c_in = c_out
+        blocks += [
+            SeqToANN(nn.Flatten()), SeqDropout(dropout),
+            SeqToANN(nn.Linear(c_in * h * w, hidden, bias=False)), _atan_lif(), SeqDropout(dropout),
+            SeqToANN(nn.Linear(hidden, classes, bias=False)), _atan_lif(),
+        ]
+        super().__init__(*blocks)
+        self.T, self.attention = T, attention
+
+    @classmethod
+    def small(cls, T: int = 8, attention: str | None = "tcja", classes: int = 10,
+              size: tuple[int, int] = (32, 32)) -> "NCaltech101Net":
+        """The same design sized for 2 CPU cores: base width 8, a 128-neuron hidden layer, 32×32."""
+        return cls(T, attention, width=8, classes=classes, size=size, hidden=128)
