@@ -90,6 +90,11 @@ CHAPTER_SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "paper": {"T": 4, "digits_epochs": 8, "event_T": 8, "event_epochs": 8, "event_steps": None,
                   "anim_frames": 20},
     },
+    "03_tcja": {
+        "ci": {"T": 6, "epochs": 2, "steps": None},
+        "book": {"T": 8, "epochs": 3, "steps": None},
+        "paper": {"T": 8, "epochs": 3, "steps": None},
+    },
 }
 
 
