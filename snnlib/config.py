@@ -95,6 +95,12 @@ CHAPTER_SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "book": {"T": 8, "epochs": 3, "steps": None},
         "paper": {"T": 8, "epochs": 3, "steps": None},
     },
+    "04_ccf": {
+        "ci": {"T": 6, "epochs": 1, "steps": 8, "seeds": 2, "samples": 4, "paper_flops": False, "paper_epochs": 1},
+        "book": {"T": 8, "epochs": 5, "steps": None, "seeds": 3, "samples": 8, "paper_flops": True, "paper_epochs": 1},
+        "paper": {"T": 8, "epochs": 5, "steps": None, "seeds": 3, "samples": 8, "paper_flops": True,
+                  "paper_epochs": 1024},
+    },
 }
 
 

@@ -373,3 +373,134 @@ def test_to_frames_bins_every_stream_once(events):
     expected = tonic.transforms.ToFrame(sensor_size=events.sensor_size, n_time_bins=5)(events[2][0])
     assert torch.equal(frames[2][0], torch.from_numpy(expected.astype(np.float32)).clamp(max=1.0))
     assert frames[2][1] == events[2][1]
+
+
+def test_md5_checksums_are_accepted_where_the_publisher_lists_only_md5(server, tmp_path):
+    served, base = server
+    content = b"tonic publishes md5 sums" * 100
+    (served / "m.bin").write_bytes(content)
+    remote = RemoteFile("toy", "m.bin", f"{base}/m.bin", md5=hashlib.md5(content).hexdigest())
+    assert datasets.fetch(remote, root=tmp_path, progress=False).read_bytes() == content
+    with pytest.raises(ValueError, match="exactly one of sha256 and md5"):
+        RemoteFile("toy", "f", "http://x", sha256="a" * 64, md5="b" * 32)
+    with pytest.raises(ValueError, match="md5 must be 32 lower-case hex digits"):
+        RemoteFile("toy", "f", "http://x", md5="abc")
+
+
+# --- the papers' neuromorphic datasets through tonic (a small archive in tonic's layout, served locally) ---
+
+def gesture_archive(folder_name: str, users: int = 10, per_user: int = 11) -> tuple[bytes, list]:
+    """A tar.gz laid out like tonic's DVSGesture release: <folder>/userNN_<lighting>/<label>.npy with
+    columns x, y, p, t (ms). Returns the archive and the recordings (label, events) in tonic's order."""
+    rng = np.random.default_rng(0)
+    buf, recordings = io.BytesIO(), []
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for user in range(1, users + 1):
+            for label in range(per_user):
+                n = int(rng.integers(50, 200))
+                ev = np.stack([rng.integers(0, 128, n), rng.integers(0, 128, n), rng.integers(0, 2, n),
+                               np.sort(rng.integers(0, 5000, n))], axis=1).astype(np.int64)
+                data = io.BytesIO()
+                np.save(data, ev)
+                info = tarfile.TarInfo(f"{folder_name}/user{user:02d}_fluorescent/{label}.npy")
+                info.size = len(data.getvalue())
+                tar.addfile(info, io.BytesIO(data.getvalue()))
+                recordings.append((label, ev))
+    return buf.getvalue(), recordings
+
+
+def serve_gesture(monkeypatch, served, base, md5=None):
+    from snnlib.datasets import neuromorphic
+
+    archive, recordings = gesture_archive("ibmGestureTrain")
+    (served / "train.tar.gz").write_bytes(archive)
+    remote = RemoteFile("DVSGesture", "ibmGestureTrain.tar.gz", f"{base}/train.tar.gz",
+                        md5=md5 or hashlib.md5(archive).hexdigest())
+    source = neuromorphic.SOURCES["dvs_gesture"]
+    monkeypatch.setitem(neuromorphic.SOURCES, "dvs_gesture",
+                        neuromorphic.TonicSource(source.name, {"train": (remote,)}, (), source.canvas, source.classes))
+    return remote, recordings
+
+
+def test_dvs_gesture_downloads_unpacks_reads_through_tonic_and_bins_by_count(server, tmp_path, monkeypatch):
+    served, base = server
+    remote, recordings = serve_gesture(monkeypatch, served, base)
+    ds = datasets.dvs_gesture("train", T=4, root=tmp_path / "cache", progress=False)
+    assert len(ds) == len(recordings) and ds.info.sample_shape == (4, 2, 128, 128) and not ds.info.offline
+    assert "official split" in ds.info.source and ds.transform is None
+    # tonic walks the user folders in sorted order and the files as listed; match by content
+    by_label = {}
+    for label, ev in recordings:
+        by_label.setdefault((label, len(ev)), ev)
+    for i in (0, 7, 50):
+        frames, label = ds[i]
+        assert frames.dtype == torch.float32 and frames.shape == (4, 2, 128, 128)
+        ev = by_label[(label, int(frames.sum()))]
+        structured = np.zeros(len(ev), dtype=datasets.EVENT_DTYPE)
+        for k, field in enumerate("xypt"):
+            structured[field] = ev[:, k]
+        structured["t"] *= 1000
+        expected = datasets.frames_by_count(structured, 4, (128, 128, 2))
+        assert np.array_equal(frames.numpy(), expected)
+    (served / "train.tar.gz").unlink()  # cached: no server needed any more
+    again = datasets.dvs_gesture("train", T=4, root=tmp_path / "cache", progress=False)
+    assert np.array_equal(again.targets, ds.targets)
+
+
+def test_a_corrupt_dataset_archive_is_rejected_and_nothing_looks_complete(server, tmp_path, monkeypatch):
+    served, base = server
+    remote, _ = serve_gesture(monkeypatch, served, base, md5="0" * 32)
+    with pytest.raises(DownloadError) as err:
+        datasets.dvs_gesture("train", T=4, root=tmp_path / "cache", progress=False)
+    assert "DVSGesture" in str(err.value) and remote.url in str(err.value) and "by hand" in str(err.value)
+    folder = tmp_path / "cache" / "tonic" / "DVSGesture"
+    assert list(folder.iterdir()) == []
+    assert not (tmp_path / "cache" / "frames").exists()
+
+
+class FakeTonic(list):
+    """Stands in for a tonic dataset: (events, label) pairs and a targets list."""
+
+    def __init__(self, items):
+        super().__init__(items)
+        self.targets = [label for _, label in items]
+
+
+def test_cifar10_dvs_and_ncaltech101_use_the_papers_split_and_augmentation(tmp_path, monkeypatch):
+    from snnlib.datasets import neuromorphic
+
+    rng = np.random.default_rng(1)
+
+    def recording(n, w, h):
+        ev = np.zeros(n, dtype=datasets.EVENT_DTYPE)
+        ev["x"], ev["y"] = rng.integers(0, w, n), rng.integers(0, h, n)
+        ev["t"], ev["p"] = np.sort(rng.integers(0, 10**6, n)), rng.integers(0, 2, n)
+        return ev
+
+    fakes = {"CIFAR10DVS": FakeTonic([(recording(100, 128, 128), c) for c in range(3) for _ in range(10)]),
+             # N-Caltech101: string labels, recordings larger than the 240×180 canvas
+             "NCALTECH101": FakeTonic([(recording(100, 300, 200), name) for name in ("b", "a") for _ in range(10)])}
+    monkeypatch.setattr(neuromorphic, "_unpacked", lambda source, split, root, progress: root)
+    monkeypatch.setattr(neuromorphic, "_tonic_dataset", lambda source, split, save_to: fakes[source.name])
+
+    train = datasets.cifar10_dvs("train", T=5, root=tmp_path, progress=False)
+    test = datasets.cifar10_dvs("test", T=5, root=tmp_path, progress=False)
+    assert (len(train), len(test)) == (27, 3)            # the first 9 of every 10 per class train
+    assert isinstance(train.transform, datasets.FlipRoll) and test.transform is None
+    assert "first 90 %" in train.info.source and "flip" in train.info.source
+    assert datasets.cifar10_dvs("train", T=5, root=tmp_path, augment=False, progress=False).transform is None
+    assert train[0][0].shape == (5, 2, 128, 128) and sorted(set(test.targets)) == [0, 1, 2]
+
+    cal = datasets.ncaltech101("train", T=3, root=tmp_path, progress=False)
+    frames, label = cal[0]
+    assert frames.shape == (3, 2, 180, 240) and label == 1   # "b" sorts after "a"
+    assert set(cal.targets.tolist()) == {0, 1} and len(cal) == 18
+    assert frames.sum() < 100                              # events off the canvas are dropped
+
+
+def test_neuromorphic_datasets_check_arguments_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="split must be one of"):
+        datasets.dvs_gesture("val", root=tmp_path)
+    with pytest.raises(ValueError, match="T must be an integer >= 1; got 0"):
+        datasets.cifar10_dvs("train", T=0, root=tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -1,6 +1,8 @@
 """snnlib.layers and snnlib.train: encoders, folding, the papers' losses, fit, checkpoints."""
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,6 +10,8 @@ from torch import nn
 
 from snnlib import layers, train
 from snnlib.neuron import LIF
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- layers ------------------------------------------------------------------------------------
@@ -182,3 +186,40 @@ def test_scheduler_needs_its_optimizer():
         train.fit(model, train.make_loader(toy_data(), 16), scheduler=sched, progress=False)
     train.fit(model, train.make_loader(toy_data(), 16), train.make_loader(toy_data(32, 1), 32), epochs=2,
               optimizer=opt, scheduler=sched, encoder=layers.DirectEncoder(2), progress=False)
+
+
+@pytest.mark.parametrize("config, model, params", [
+    ("configs/tcja_dvs128.yaml", "DVSGestureNet", 1_832_576),
+    ("configs/tcja_cifar10dvs.yaml", "CIFAR10DVSNet", 11_369_450),
+])
+def test_paper_recipes_build_the_published_networks(config, model, params):
+    from snnlib.train.__main__ import build_model, load_config
+
+    cfg = load_config(ROOT / config)
+    net = build_model(cfg, (2, 128, 128))
+    assert type(net).__name__ == model and net.T == cfg["frames"]["T"]
+    assert sum(p.numel() for p in net.parameters()) == params
+    assert cfg["train"]["scheduler"] == "cosine" and cfg["train"]["epochs"] == 1024 and cfg["train"]["batch_size"] == 16
+
+
+def test_cli_trains_a_paper_network_on_a_real_dataset_with_the_cosine_schedule(tmp_path, monkeypatch):
+    from snnlib.datasets import ArrayDataset, DatasetInfo
+    from snnlib.train import __main__ as cli
+
+    def fake_gesture(split, T):  # stands in for the download: [T, 2, 32, 32] frames, 10 classes
+        g = torch.Generator().manual_seed(int(split == "train"))
+        n = 24 if split == "train" else 8
+        info = DatasetInfo("dvs_gesture", split, n, (T, 2, 32, 32), 10, "fake", offline=True)
+        return ArrayDataset((torch.rand(n, T, 2, 32, 32, generator=g) < 0.2).float(), np.arange(n) % 10, info)
+
+    monkeypatch.setitem(cli.EVENT_DATASETS, "dvs_gesture", fake_gesture)
+    path = write_config(tmp_path, "dataset: {name: dvs_gesture}\nframes: {T: 3}\n"
+                        "model: {name: DVSGestureNet, channels: 4, size: 32, hidden: 8, classes: 10}\n"
+                        "train: {epochs: 2, batch_size: 5, lr: 0.01, loss: mse_rate, scheduler: cosine, drop_last: true}\n")
+    result = cli.main(["--config", str(path), "--out", str(tmp_path / "run"), "--no-progress"])
+    assert len(result["history"]) == 2
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    assert state["scheduler"]["last_epoch"] == 2 and state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.0)
+    bad = write_config(tmp_path, "dataset: {name: dvs_gesture}\nmodel: {name: DVSGestureNet}\ntrain: {scheduler: step}\n")
+    with pytest.raises(ValueError, match="train.scheduler must be 'none' or 'cosine'; got 'step'"):
+        cli.main(["--config", str(bad), "--out", str(tmp_path / "bad"), "--no-progress"])

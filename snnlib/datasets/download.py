@@ -5,7 +5,7 @@ Only an explicit call downloads anything; importing snnlib never touches the net
 * Files land in :func:`cache_dir`: ``$SNNLIB_DATA`` if set, else ``data/cache`` of the source
   checkout snnlib runs from, else ``~/.cache/snnlib``.
 * A download streams into ``<name>.part`` and becomes ``<name>`` only after its sha256
-  matched, by an atomic rename: an interrupted or corrupt download never looks complete.
+  matched (md5 where the publisher lists only that), by an atomic rename: an interrupted or corrupt download never looks complete.
 * A ``.part`` left by an interrupted download is resumed with an HTTP ``Range`` request when
   the server allows it (206), and restarted otherwise.
 * A file placed by hand is accepted when its checksum matches; every failure names the
@@ -35,17 +35,31 @@ class RemoteFile:
         dataset: the dataset's name, used in messages and as the cache sub-folder.
         filename: the file's name in the cache.
         url: where it is downloaded from.
-        sha256: its expected checksum (lower-case hex).
+        sha256: its expected sha256 (lower-case hex); or, where the publisher lists only an
+            md5 (tonic's datasets), ``md5`` instead. Exactly one is given.
     """
 
     dataset: str
     filename: str
     url: str
-    sha256: str
+    sha256: str = ""
+    md5: str = ""
 
     def __post_init__(self):
-        if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
-            raise ValueError(f"{self.dataset}/{self.filename}: sha256 must be 64 lower-case hex digits; got {self.sha256!r}")
+        if bool(self.sha256) == bool(self.md5):
+            raise ValueError(f"{self.dataset}/{self.filename}: give exactly one of sha256 and md5")
+        digits = {"sha256": 64, "md5": 32}[self.algorithm]
+        if len(self.checksum) != digits or any(c not in "0123456789abcdef" for c in self.checksum):
+            raise ValueError(f"{self.dataset}/{self.filename}: {self.algorithm} must be {digits} lower-case hex "
+                             f"digits; got {self.checksum!r}")
+
+    @property
+    def algorithm(self) -> str:
+        return "sha256" if self.sha256 else "md5"
+
+    @property
+    def checksum(self) -> str:
+        return self.sha256 or self.md5
 
 
 class DownloadError(RuntimeError):
@@ -62,9 +76,9 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "snnlib"
 
 
-def sha256sum(path: Path) -> str:
-    """The sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+def sha256sum(path: Path, algorithm: str = "sha256") -> str:
+    """The sha256 (or another ``hashlib`` digest) of a file, read in chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
             digest.update(chunk)
@@ -73,7 +87,7 @@ def sha256sum(path: Path) -> str:
 
 def _manual_hint(remote: RemoteFile, target: Path) -> str:
     return (f"To place it by hand, download {remote.url} and save it as {target} "
-            f"(sha256 {remote.sha256}); set SNNLIB_DATA to use another folder.")
+            f"({remote.algorithm} {remote.checksum}); set SNNLIB_DATA to use another folder.")
 
 
 class _Truncated(OSError):
@@ -128,11 +142,11 @@ def fetch(remote: RemoteFile, root: Path | None = None, *, timeout: float = 60.0
     folder = (root or cache_dir()) / remote.dataset
     target = folder / remote.filename
     if target.exists():
-        got = sha256sum(target)
-        if got == remote.sha256:
+        got = sha256sum(target, remote.algorithm)
+        if got == remote.checksum:
             return target
         target.unlink()  # a complete-looking file with the wrong content is worse than none
-        raise DownloadError(f"{remote.dataset}: {target} has sha256 {got}, expected {remote.sha256}; "
+        raise DownloadError(f"{remote.dataset}: {target} has {remote.algorithm} {got}, expected {remote.checksum}; "
                             f"removed it. {_manual_hint(remote, target)}")
     folder.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
@@ -142,11 +156,11 @@ def fetch(remote: RemoteFile, root: Path | None = None, *, timeout: float = 60.0
         raise DownloadError(f"{remote.dataset}: could not download {remote.url} ({exc}). "
                             f"A partial download is kept in {part} and resumed next time. "
                             f"{_manual_hint(remote, target)}") from exc
-    got = sha256sum(part)
-    if got != remote.sha256:
+    got = sha256sum(part, remote.algorithm)
+    if got != remote.checksum:
         part.unlink()
-        raise DownloadError(f"{remote.dataset}: {remote.url} gave a file with sha256 {got}, expected "
-                            f"{remote.sha256}; removed it. {_manual_hint(remote, target)}")
+        raise DownloadError(f"{remote.dataset}: {remote.url} gave a file with {remote.algorithm} {got}, expected "
+                            f"{remote.checksum}; removed it. {_manual_hint(remote, target)}")
     os.replace(part, target)  # atomic: the name appears only with verified content
     return target
 

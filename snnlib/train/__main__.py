@@ -10,11 +10,15 @@ on CPUs.
 
 A config names a dataset, a model and the training settings::
 
-    dataset: {name: digits, upsample: 2}          # digits | event_digits (+ their arguments)
-    model:   {name: conv, channels: [16, 32]}    # conv | mlp (+ their arguments)
+    dataset: {name: digits, upsample: 2}          # digits | event_digits | dvs_gesture | cifar10_dvs | ncaltech101
+    model:   {name: conv, channels: [16, 32]}    # conv | mlp | DVSGestureNet | CIFAR10DVSNet | NCaltech101Net
     encoder: {name: direct, T: 4}                # direct | rate | time_first
-    frames:  {T: 8}                              # event data only: tonic ToFrame bins
-    train:   {epochs: 8, batch_size: 64, lr: 0.002, loss: ce_mean, seed: 0, optimizer: adam}
+    frames:  {T: 8}                              # event data only: frames per recording
+    train:   {epochs: 8, batch_size: 64, lr: 0.002, loss: ce_mean, seed: 0, optimizer: adam,
+              scheduler: cosine}                 # scheduler: none | cosine (CosineAnnealingLR over the epochs)
+
+The papers' recipes are ``configs/tcja_dvs128.yaml`` and ``configs/tcja_cifar10dvs.yaml`` (chapter 4);
+their datasets are downloaded on first use (``snnlib.datasets``).
 """
 from __future__ import annotations
 
@@ -31,12 +35,17 @@ from .. import datasets, layers, models
 from . import fit
 
 TOP_KEYS = {"dataset", "model", "encoder", "frames", "train"}
-TRAIN_KEYS = {"epochs", "batch_size", "lr", "loss", "seed", "max_steps_per_epoch", "shuffle", "optimizer"}
+TRAIN_KEYS = {"epochs", "batch_size", "lr", "loss", "seed", "max_steps_per_epoch", "shuffle", "optimizer", "scheduler",
+              "drop_last"}
+EVENT_DATASETS = {"dvs_gesture": datasets.dvs_gesture, "cifar10_dvs": datasets.cifar10_dvs,
+                  "ncaltech101": datasets.ncaltech101}
+PAPER_MODELS = {"DVSGestureNet": models.DVSGestureNet, "CIFAR10DVSNet": models.CIFAR10DVSNet,
+                "NCaltech101Net": models.NCaltech101Net}
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
 
 def build_data(cfg: dict):
-    """``(train, test, input_shape)`` for the config's dataset (offline datasets only, for now)."""
+    """``(train, test, input_shape)`` for the config's dataset; the papers' datasets download on first use."""
     spec = dict(cfg["dataset"])
     name = spec.pop("name")
     if name == "digits":
@@ -47,7 +56,11 @@ def build_data(cfg: dict):
         train = datasets.to_frames(datasets.event_digits("train", **spec), T)
         test = datasets.to_frames(datasets.event_digits("test", **spec), T)
         return train, test, tuple(train.info.sample_shape[1:])
-    raise ValueError(f"dataset must be 'digits' or 'event_digits'; got {name!r}")
+    if name in EVENT_DATASETS:
+        T = cfg.get("frames", {}).get("T", 8)
+        train, test = (EVENT_DATASETS[name](split, T=T, **spec) for split in ("train", "test"))
+        return train, test, tuple(train.info.sample_shape[1:])
+    raise ValueError(f"dataset must be one of {['digits', 'event_digits', *EVENT_DATASETS]}; got {name!r}")
 
 
 def build_model(cfg: dict, input_shape: tuple) -> torch.nn.Module:
@@ -55,6 +68,8 @@ def build_model(cfg: dict, input_shape: tuple) -> torch.nn.Module:
     name = spec.pop("name")
     if name == "conv":
         return models.build("conv", in_channels=input_shape[0], size=input_shape[-1], **spec)
+    if name in PAPER_MODELS:
+        return PAPER_MODELS[name](**{"T": cfg.get("frames", {}).get("T", 8), **spec})
     return models.build(name, in_features=int(np.prod(input_shape)), **spec)
 
 
@@ -92,8 +107,11 @@ def load_config(path: str | Path) -> dict:
                 cfg["train"][key] = kind(cfg["train"][key])
             except (TypeError, ValueError):
                 raise ValueError(f"config {path}: train.{key} must be a number; got {cfg['train'][key]!r}") from None
+    if cfg["train"].get("scheduler", "none") not in ("none", "cosine"):
+        raise ValueError(f"config {path}: train.scheduler must be 'none' or 'cosine'; got {cfg['train']['scheduler']!r}")
     if "encoder" not in cfg:  # event data arrive as frames [N, T, ...]; images need an encoder
-        cfg["encoder"] = {"name": "time_first"} if cfg["dataset"]["name"] == "event_digits" else {"name": "direct", "T": 4}
+        events = cfg["dataset"]["name"] in ("event_digits", *EVENT_DATASETS)
+        cfg["encoder"] = {"name": "time_first"} if events else {"name": "direct", "T": 4}
     return cfg
 
 
@@ -141,7 +159,8 @@ def main(argv: list[str] | None = None) -> dict:
             else:
                 from . import make_loader
 
-                loaders.append(make_loader(dataset, settings["batch_size"], shuffle=shuffle, seed=settings["seed"]))
+                loaders.append(make_loader(dataset, settings["batch_size"], shuffle=shuffle, seed=settings["seed"],
+                                           drop_last=settings.get("drop_last", False) and dataset is train_set))
         if world > 1:
             model = torch.nn.parallel.DistributedDataParallel(model)
             if rank == 0:
@@ -153,8 +172,13 @@ def main(argv: list[str] | None = None) -> dict:
         if opt_name not in OPTIMIZERS:
             raise ValueError(f"train.optimizer must be one of {sorted(OPTIMIZERS)}; got {opt_name!r}")
         optimizer = OPTIMIZERS[opt_name](model.parameters(), lr=settings["lr"])
+        schedule = settings.get("scheduler", "none")
+        # the papers' CosineAnnealingLR(T_max=epochs), stepped once per epoch
+        scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings["epochs"])
+                     if schedule == "cosine" else None)
         history = fit(
             model, loaders[0], loaders[1], epochs=settings["epochs"], loss=settings["loss"], optimizer=optimizer,
+            scheduler=scheduler,
             encoder=build_encoder(cfg), device=device, seed=settings["seed"],
             checkpoint=out / "checkpoint.pt", resume=args.resume, progress=not args.no_progress,
             max_steps_per_epoch=settings.get("max_steps_per_epoch"),
