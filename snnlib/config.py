@@ -87,7 +87,7 @@ CHAPTER_SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "ci": {"T": 4, "digits_epochs": 2, "event_T": 6, "event_epochs": 1, "event_steps": 6, "anim_frames": 10},
         "book": {"T": 4, "digits_epochs": 8, "event_T": 8, "event_epochs": 8, "event_steps": None,
                  "anim_frames": 20},
-        "paper": {"T": 4, "digits_epochs": 8, "event_T": 8, "event_epochs": 8, "event_steps": None,
+        "paper": {"T": 8, "digits_epochs": 20, "event_T": 20, "event_epochs": 64, "event_steps": None,
                   "anim_frames": 20},
     },
     "03_tcja": {

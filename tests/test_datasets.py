@@ -504,3 +504,46 @@ def test_neuromorphic_datasets_check_arguments_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="T must be an integer >= 1; got 0"):
         datasets.cifar10_dvs("train", T=0, root=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fashion_mnist_reads_the_official_idx_files_verified_by_md5(server, tmp_path, monkeypatch):
+    import gzip
+
+    from snnlib.datasets import idx
+
+    served, base = server
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (7, 28, 28), dtype=np.uint8), rng.integers(0, 10, 7).astype(np.uint8)
+    files = {}
+    for (name, _), payload in zip(idx.FASHION_FILES["test"], (
+            b"\x00\x00\x08\x03" + b"".join(d.to_bytes(4, "big") for d in images.shape) + images.tobytes(),
+            b"\x00\x00\x08\x01" + (7).to_bytes(4, "big") + labels.tobytes())):
+        (served / name).write_bytes(gzip.compress(payload))
+        files[name] = hashlib.md5((served / name).read_bytes()).hexdigest()
+    monkeypatch.setattr(idx, "FASHION_URL", base)
+    monkeypatch.setitem(idx.FASHION_FILES, "test", tuple(files.items()))
+    ds = datasets.fashion_mnist("test", root=tmp_path, progress=False)
+    assert len(ds) == 7 and ds.info.sample_shape == (1, 28, 28) and not ds.info.offline
+    x, y = ds[3]
+    assert torch.allclose(x[0], torch.from_numpy(images[3] / 255.0).float()) and y == labels[3]
+    assert ds.classes[0] == "T-shirt/top"
+    # a file whose md5 does not match the official one is removed, never used
+    monkeypatch.setitem(idx.FASHION_FILES, "test", ((next(iter(files)), "0" * 32), tuple(files.items())[1]))
+    (tmp_path / "fashion_mnist" / next(iter(files))).unlink()
+    with pytest.raises(DownloadError, match="fashion_mnist"):
+        datasets.fashion_mnist("test", root=tmp_path, progress=False)
+    assert not (tmp_path / "fashion_mnist" / next(iter(files))).exists()
+
+
+def test_fashion_mnist_official_checksums_are_listed_in_data_readme():
+    from snnlib.datasets import idx
+
+    readme = (Path(__file__).resolve().parent.parent / "data" / "README.md").read_text()
+    for name, md5 in idx.FASHION_FILES["train"] + idx.FASHION_FILES["test"]:
+        assert md5 in readme and name in readme
+    from snnlib.datasets import neuromorphic
+
+    for source in neuromorphic.SOURCES.values():
+        for remotes in source.files.values():
+            for remote in remotes:
+                assert remote.checksum in readme and remote.url in readme

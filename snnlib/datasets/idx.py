@@ -33,3 +33,40 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise ValueError(f"{path}: header says {list(shape)} of {dtype} ({expected} bytes in all); "
                          f"the file has {len(raw)} bytes (truncated or corrupt)")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+FASHION_URL = "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion"
+# The official MD5 sums of Zalando's README (the only checksums the publisher lists).
+FASHION_FILES = {
+    "train": (("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+              ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe")),
+    "test": (("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+             ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310")),
+}
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
+
+
+def fashion_mnist(split: str = "train", root=None, progress: bool = True):
+    """Fashion-MNIST from its official IDX files (no torchvision): float images ``[1, 28, 28]`` in
+    [0, 1] and labels 0–9 (:data:`FASHION_CLASSES`); 60,000 train / 10,000 test.
+
+    The four ``.gz`` files are downloaded on first use by :func:`snnlib.datasets.fetch` (checked
+    against the official MD5 sums, written atomically) into ``cache_dir()/fashion_mnist/``.
+    """
+    import torch
+
+    from .download import RemoteFile, fetch
+    from .offline import ArrayDataset, DatasetInfo, _check_split
+
+    _check_split(split)
+    paths = [fetch(RemoteFile("fashion_mnist", name, f"{FASHION_URL}/{name}", md5=md5), root, progress=progress)
+             for name, md5 in FASHION_FILES[split]]
+    images, labels = read_idx(paths[0]), read_idx(paths[1])
+    if images.shape[1:] != (28, 28) or len(images) != len(labels):
+        raise ValueError(f"fashion_mnist: {paths[0].name} holds {list(images.shape)} and {paths[1].name} "
+                         f"{list(labels.shape)}; expected [n, 28, 28] images and n labels")
+    x = torch.from_numpy(images.astype(np.float32) / 255.0)[:, None]
+    info = DatasetInfo("fashion_mnist", split, len(labels), (1, 28, 28), 10,
+                       "Zalando's Fashion-MNIST, official IDX files", offline=False)
+    return ArrayDataset(x, labels.astype(np.int64), info, classes=FASHION_CLASSES)

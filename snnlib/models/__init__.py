@@ -2,10 +2,12 @@
 
 Chapter 2 introduces the small CPU-sized :class:`ConvSNN` and :class:`MLPSNN`; the papers'
 networks (:class:`DVSGestureNet`, :class:`CIFAR10DVSNet`, :class:`NCaltech101Net`, chapters 3–4)
-join them with CPU-sized versions (``.small()``).
+and the PFA networks (:class:`PFAVGG`, :class:`FashionPFANet`, chapter 5) join them, each with a
+CPU-sized version (``.small()``).
 """
 from .basic import ConvSNN, MLPSNN, build
+from .pfa_nets import FashionPFANet, PFAVGG
 from .tcja_nets import ATTENTIONS, CIFAR10DVSNet, DVSGestureNet, NCaltech101Net, attention_layer
 
 __all__ = ["ConvSNN", "MLPSNN", "build", "ATTENTIONS", "attention_layer", "DVSGestureNet", "CIFAR10DVSNet",
-           "NCaltech101Net"]
+           "NCaltech101Net", "PFAVGG", "FashionPFANet"]

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from .. import surrogate
 from .._checks import integer
 from ..attention import CLA, TCJA, TLA
 from ..layers import SeqDropout, SeqToANN, Voting
-from ..neuron import LIF
+from .blocks import atan_lif, conv_bn, pooled_size, triangle_lif
 
 ATTENTIONS = ("tcja", "add", "tla", "cla", None)
 
@@ -32,28 +31,6 @@ def attention_layer(kind: str | None, T: int, C: int, k_time: int = 4, k_channel
     if kind == "cla":
         return [CLA(T, C, k_channel)]
     return [TCJA(T, C, k_time, k_channel, fusion="add" if kind == "add" else "ccf")]
-
-
-def _atan_lif() -> LIF:
-    # src/dvs128.py and src/caltech101.py: LIF tau=2, hard reset to 0, ATan, detach_reset=True
-    return LIF(tau=2.0, surrogate_function=surrogate.ATan(), detach_reset=True)
-
-
-def _triangle_lif() -> LIF:
-    # src/cifar10dvs.py: the same LIF with the triangle surrogate PiecewiseQuadratic(alpha=1)
-    return LIF(tau=2.0, surrogate_function=surrogate.PiecewiseQuadratic(alpha=1.0), detach_reset=True)
-
-
-def _conv_bn(c_in: int, c_out: int, bias: bool) -> SeqToANN:
-    return SeqToANN(nn.Conv2d(c_in, c_out, 3, padding=1, bias=bias), nn.BatchNorm2d(c_out))
-
-
-def _pooled(size: int, times: int, what: str) -> int:
-    for _ in range(times):
-        if size < 2:
-            raise ValueError(f"{what} is too small for {times} 2× poolings")
-        size //= 2
-    return size
 
 
 class DVSGestureNet(nn.Sequential):
@@ -77,15 +54,15 @@ class DVSGestureNet(nn.Sequential):
         n_blocks = size.bit_length() - 3           # 128 → 5 blocks → 4×4
         blocks, c_in = [], 2
         for k in range(n_blocks):
-            blocks += [_conv_bn(c_in, channels, bias=False), _atan_lif()]
+            blocks += [conv_bn(c_in, channels, bias=False), atan_lif()]
             if k >= n_blocks - 2:
                 blocks += attention_layer(attention, T, channels)
             blocks.append(SeqToANN(nn.MaxPool2d(2)))
             c_in = channels
         blocks += [
             SeqToANN(nn.Flatten()), SeqDropout(dropout),
-            SeqToANN(nn.Linear(channels * 4 * 4, hidden, bias=False)), _atan_lif(), SeqDropout(dropout),
-            SeqToANN(nn.Linear(hidden, classes * 10, bias=False)), _atan_lif(),
+            SeqToANN(nn.Linear(channels * 4 * 4, hidden, bias=False)), atan_lif(), SeqDropout(dropout),
+            SeqToANN(nn.Linear(hidden, classes * 10, bias=False)), atan_lif(),
             Voting(10),
         ]
         super().__init__(*blocks)
@@ -110,11 +87,11 @@ class CIFAR10DVSNet(nn.Sequential):
     def __init__(self, T: int = 10, attention: str | None = "tcja", width: int = 64, classes: int = 10,
                  size: int = 48):
         integer("width", width)
-        side = _pooled(integer("size", size), 4, f"size {size}")
+        side = pooled_size(integer("size", size), 4, f"size {size}")
         widths = [width * m for m in (1, 2, 4, 4, 8, 8, 8, 8)]
         blocks, c_in = [SeqToANN(nn.AdaptiveAvgPool2d(size))], 2
         for k, c_out in enumerate(widths):
-            blocks += [_conv_bn(c_in, c_out, bias=True), _triangle_lif()]
+            blocks += [conv_bn(c_in, c_out, bias=True), triangle_lif()]
             if k in (5, 7):
                 blocks += attention_layer(attention, T, c_out)
             if k % 2:
@@ -146,20 +123,20 @@ class NCaltech101Net(nn.Sequential):
         integer("width", width)
         if not (isinstance(size, (tuple, list)) and len(size) == 2):
             raise ValueError(f"size must be (height, width); got {size!r}")
-        h, w = (_pooled(integer(f"size[{i}]", s), 5, f"size {tuple(size)}") for i, s in enumerate(size))
+        h, w = (pooled_size(integer(f"size[{i}]", s), 5, f"size {tuple(size)}") for i, s in enumerate(size))
         widths = [width * m for m in (1, 2, 4, 4, 8)]
         kernels = {3: (4, 4), 4: (4, 2)}           # block → (k_time, k_channel)
         blocks, c_in = [], 2
         for k, c_out in enumerate(widths):
-            blocks += [_conv_bn(c_in, c_out, bias=False), _atan_lif()]
+            blocks += [conv_bn(c_in, c_out, bias=False), atan_lif()]
             if k in kernels:
                 blocks += attention_layer(attention, T, c_out, *kernels[k])
             blocks.append(SeqToANN(nn.MaxPool2d(2)))
             c_in = c_out
         blocks += [
             SeqToANN(nn.Flatten()), SeqDropout(dropout),
-            SeqToANN(nn.Linear(c_in * h * w, hidden, bias=False)), _atan_lif(), SeqDropout(dropout),
-            SeqToANN(nn.Linear(hidden, classes, bias=False)), _atan_lif(),
+            SeqToANN(nn.Linear(c_in * h * w, hidden, bias=False)), atan_lif(), SeqDropout(dropout),
+            SeqToANN(nn.Linear(hidden, classes, bias=False)), atan_lif(),
         ]
         super().__init__(*blocks)
         self.T, self.attention = T, attention

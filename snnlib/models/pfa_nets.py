@@ -1,0 +1,114 @@
+"""The PFA paper's networks (chapter 5; layouts from the official code RisingEntropy/PFA, see
+shared/reference/pfa.md §6). Inputs are time-first ``[T, N, C, H, W]``; outputs are the output
+LIF layer's spikes ``[T, N, classes]`` (their mean over T is the firing rate the paper reads out
+with an MSE loss).
+
+``attention`` is ``'pfa'`` (the paper), ``None`` (the baseline) or ``'tcja'`` (TCJA with kernels
+4, 4 at the same places — chapter 5 compares the three on one backbone).
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from .._checks import integer
+from ..attention import PFA, TCJA
+from ..layers import SeqDropout, SeqToANN
+from .blocks import atan_lif, conv_bn, pooled_size
+
+ATTENTIONS = ("pfa", "tcja", None)
+
+
+def _attention(kind, T: int, C: int, rank: int, **pfa_options) -> list[nn.Module]:
+    if kind not in ATTENTIONS:
+        raise ValueError(f"attention must be one of {list(ATTENTIONS)}; got {kind!r}")
+    if kind is None:
+        return []
+    return [PFA(T, C, rank=rank, **pfa_options)] if kind == "pfa" else [TCJA(T, C, 4, 4)]
+
+
+class PFAVGG(nn.Sequential):
+    """The PFA VGG (official ``VGG_CIFAR``, ``VGG_NCAL``, ``VGG_Gesture``): optional adaptive
+    average pooling of the frames to ``size``×``size``, PFA on the input, then four stages of two
+    ``conv3×3 → BN → LIF`` layers (widths ``w, 2w | 4w, 4w | 8w, 8w | 8w, 8w``, ``w = 64``) each
+    followed by 2× average pooling and PFA, then ``flatten → linear(→classes) → LIF``.
+
+    Use :meth:`cifar10_dvs`, :meth:`ncaltech101`, :meth:`dvs_gesture` for the official settings
+    and :meth:`small` for 2 CPU cores.
+
+    Args:
+        ranks: the connecting factor R of each of the five PFA modules.
+        input_pool: pool the input to ``size`` first (CIFAR10-DVS, N-Caltech101) or not (Gesture,
+            whose frames are then ``size``×``size``).
+    """
+
+    def __init__(self, T: int = 12, attention: str | None = "pfa", ranks=(8,) * 5, classes: int = 10,
+                 width: int = 64, size: int = 48, input_pool: bool = True):
+        integer("width", width)
+        side = pooled_size(integer("size", size), 4, f"size {size}")
+        if len(ranks) != 5:
+            raise ValueError(f"ranks must give R for each of the 5 PFA modules; got {list(ranks)}")
+        blocks = [SeqToANN(nn.AdaptiveAvgPool2d(size))] if input_pool else []
+        blocks += _attention(attention, T, 2, ranks[0])
+        c_in = 2
+        for stage, mult in enumerate((1, 4, 8, 8)):
+            c_mid = width * mult
+            c_out = width * 2 if stage == 0 else c_mid
+            blocks += [conv_bn(c_in, c_mid, bias=False), atan_lif(), conv_bn(c_mid, c_out, bias=False), atan_lif(),
+                       SeqToANN(nn.AvgPool2d(2))]
+            blocks += _attention(attention, T, c_out, ranks[stage + 1])
+            c_in = c_out
+        blocks += [SeqToANN(nn.Flatten(), nn.Linear(c_in * side * side, classes)), atan_lif()]
+        super().__init__(*blocks)
+        self.T, self.attention = T, attention
+
+    @classmethod
+    def cifar10_dvs(cls, T: int = 12, attention: str | None = "pfa", rank: int = 8) -> "PFAVGG":
+        """CIFAR10-DVS: frames pooled to 48×48, R = 8, T = 12 (the final ``main.py``)."""
+        return cls(T, attention, (rank,) * 5, classes=10)
+
+    @classmethod
+    def ncaltech101(cls, T: int = 14, attention: str | None = "pfa", rank: int = 8) -> "PFAVGG":
+        """N-Caltech101: the CIFAR10-DVS design with 101 outputs (``VGG_NCAL``)."""
+        return cls(T, attention, (rank,) * 5, classes=101)
+
+    @classmethod
+    def dvs_gesture(cls, T: int = 20, attention: str | None = "pfa") -> "PFAVGG":
+        """DVS128 Gesture: 128×128 frames without input pooling, R = 32 and 64 for the last module
+        (the official default it falls back on). The official net has 110 outputs trained against
+        ``one_hot(label, 110)``; this one has the 11 the task has."""
+        return cls(T, attention, (32, 32, 32, 32, 64), classes=11, size=128, input_pool=False)
+
+    @classmethod
+    def small(cls, T: int = 8, attention: str | None = "pfa", rank: int = 8, classes: int = 10,
+              size: int = 16) -> "PFAVGG":
+        """The same design for 2 CPU cores: base width 8, frames pooled to ``size``×``size`` first."""
+        return cls(T, attention, (rank,) * 5, classes=classes, width=8, size=size)
+
+
+class FashionPFANet(nn.Sequential):
+    """The Fashion-MNIST network of the PFA code (``FMNIST/run.py``, after spikingjelly's
+    ``conv_fashion_mnist``): ``conv(1→w) → BN → LIF → max-pool → conv(w→w) → BN → PFA (additive,
+    summed) → LIF → max-pool → dropout → linear(→hidden) → LIF → dropout → linear(→10) → LIF``.
+    PFA acts on the batch-norm output, before the neuron. Input: the image repeated over T,
+    ``[T, N, 1, size, size]``.
+    """
+
+    def __init__(self, T: int = 4, attention: str | None = "pfa", rank: int = 4, width: int = 128,
+                 hidden: int = 2048, size: int = 28, classes: int = 10, dropout: float = 0.7):
+        integer("width", width)
+        side = pooled_size(integer("size", size), 2, f"size {size}")
+        if attention == "tcja":
+            raise ValueError("FashionPFANet takes attention 'pfa' or None (PFA here is additive, before a LIF)")
+        blocks = [conv_bn(1, width, bias=False), atan_lif(), SeqToANN(nn.MaxPool2d(2)),
+                  conv_bn(width, width, bias=False)]
+        blocks += _attention(attention, T, width, rank, reduce="sum", fusion="add")
+        blocks += [atan_lif(), SeqToANN(nn.MaxPool2d(2), nn.Flatten()), SeqDropout(dropout),
+                   SeqToANN(nn.Linear(width * side * side, hidden, bias=False)), atan_lif(), SeqDropout(dropout),
+                   SeqToANN(nn.Linear(hidden, classes, bias=False)), atan_lif()]
+        super().__init__(*blocks)
+        self.T, self.attention = T, attention
+
+    @classmethod
+    def small(cls, T: int = 4, attention: str | None = "pfa", rank: int = 4, size: int = 16) -> "FashionPFANet":
+        """The same design for 2 CPU cores: 16 channels, a 128-neuron hidden layer."""
+        return cls(T, attention, rank, width=16, hidden=128, size=size)
