@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from snnlib import models
-from snnlib.attention import CLA, TCJA, TLA
+from snnlib.attention import CLA, PFA, TCJA, TLA
 from snnlib.neuron import LIF
 
 
@@ -179,8 +179,8 @@ def test_paper_networks_run_time_first_at_full_size():
 def test_small_networks_train_with_every_attention_variant(name, attention):
     torch.manual_seed(0)
     net = getattr(models, name).small(T=4, attention=attention)
-    expected = {"tcja": TCJA, "add": TCJA, "tla": TLA, "cla": CLA, None: type(None)}[attention]
-    found = [m for m in net if isinstance(m, (TCJA, TLA, CLA))]
+    expected = {"tcja": TCJA, "add": TCJA, "tla": TLA, "cla": CLA, "pfa": PFA, None: type(None)}[attention]
+    found = [m for m in net if isinstance(m, (TCJA, TLA, CLA, PFA))]
     assert len(found) == (0 if attention is None else 2)
     assert all(type(m) is expected for m in found)
     assert all(m.fusion == ("add" if attention == "add" else "ccf") for m in found if isinstance(m, TCJA))
@@ -192,8 +192,8 @@ def test_small_networks_train_with_every_attention_variant(name, attention):
 
 
 def test_paper_networks_reject_bad_arguments():
-    with pytest.raises(ValueError, match=r"attention must be one of \['tcja', 'add', 'tla', 'cla', None\]; got 'pfa'"):
-        models.DVSGestureNet(attention="pfa")
+    with pytest.raises(ValueError, match=r"attention must be one of \['tcja', 'add', 'tla', 'cla', 'pfa', None\]; got 'se'"):
+        models.DVSGestureNet(attention="se")
     with pytest.raises(ValueError, match="size must be a power of two"):
         models.DVSGestureNet(size=48)
     with pytest.raises(ValueError, match="too small for 4"):

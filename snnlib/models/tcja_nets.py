@@ -4,7 +4,8 @@ time-first class scores ``[T, N, classes]`` (their mean over T is what the paper
 
 Each network takes ``attention`` = ``'tcja'`` (the paper), ``None`` (the baseline), or one of
 the ablations of chapter 4: ``'tla'`` / ``'cla'`` (one branch only) and ``'add'`` (TCJA with
-the sum instead of the product). The defaults build the published networks with their exact
+the sum instead of the product); and ``'pfa'`` puts chapter 5's PFA (rank ``rank``) in TCJA's
+place, so the two attentions can be compared on one backbone. The defaults build the published networks with their exact
 parameter counts; :meth:`small` builds a CPU-sized network of the same design for the ``book``
 profile.
 """
@@ -13,19 +14,22 @@ from __future__ import annotations
 from torch import nn
 
 from .._checks import integer
-from ..attention import CLA, TCJA, TLA
+from ..attention import CLA, PFA, TCJA, TLA
 from ..layers import SeqDropout, SeqToANN, Voting
 from .blocks import atan_lif, conv_bn, pooled_size, triangle_lif
 
-ATTENTIONS = ("tcja", "add", "tla", "cla", None)
+ATTENTIONS = ("tcja", "add", "tla", "cla", "pfa", None)
 
 
-def attention_layer(kind: str | None, T: int, C: int, k_time: int = 4, k_channel: int = 4) -> list[nn.Module]:
-    """``[]`` for ``None``, else a one-element list with TCJA or its ablation (see :data:`ATTENTIONS`)."""
+def attention_layer(kind: str | None, T: int, C: int, k_time: int = 4, k_channel: int = 4,
+                    rank: int = 8) -> list[nn.Module]:
+    """``[]`` for ``None``, else a one-element list with TCJA, an ablation or PFA (see :data:`ATTENTIONS`)."""
     if kind not in ATTENTIONS:
         raise ValueError(f"attention must be one of {list(ATTENTIONS)}; got {kind!r}")
     if kind is None:
         return []
+    if kind == "pfa":
+        return [PFA(T, C, rank=rank)]
     if kind == "tla":
         return [TLA(T, C, k_time)]
     if kind == "cla":
@@ -44,10 +48,11 @@ class DVSGestureNet(nn.Sequential):
     Args:
         T: time steps (TCJA is built for exactly T).
         size: input height = width, a power of two ≥ 16.
+        rank: PFA's connecting factor R, with ``attention='pfa'``.
     """
 
     def __init__(self, T: int = 20, attention: str | None = "tcja", channels: int = 128, classes: int = 11,
-                 size: int = 128, hidden: int = 512, dropout: float = 0.5):
+                 size: int = 128, hidden: int = 512, dropout: float = 0.5, rank: int = 8):
         integer("size", size, minimum=16)
         if size & (size - 1):
             raise ValueError(f"size must be a power of two (blocks pool down to 4×4); got {size}")
@@ -56,7 +61,7 @@ class DVSGestureNet(nn.Sequential):
         for k in range(n_blocks):
             blocks += [conv_bn(c_in, channels, bias=False), atan_lif()]
             if k >= n_blocks - 2:
-                blocks += attention_layer(attention, T, channels)
+                blocks += attention_layer(attention, T, channels, rank=rank)
             blocks.append(SeqToANN(nn.MaxPool2d(2)))
             c_in = channels
         blocks += [
@@ -69,9 +74,10 @@ class DVSGestureNet(nn.Sequential):
         self.T, self.attention = T, attention
 
     @classmethod
-    def small(cls, T: int = 8, attention: str | None = "tcja", classes: int = 10, size: int = 32) -> "DVSGestureNet":
+    def small(cls, T: int = 8, attention: str | None = "tcja", classes: int = 10, size: int = 32,
+              rank: int = 8) -> "DVSGestureNet":
         """The same design sized for 2 CPU cores: 16 channels, a 64-neuron hidden layer, 32×32 input."""
-        return cls(T, attention, channels=16, classes=classes, size=size, hidden=64)
+        return cls(T, attention, channels=16, classes=classes, size=size, hidden=64, rank=rank)
 
 
 class CIFAR10DVSNet(nn.Sequential):
