@@ -101,6 +101,14 @@ CHAPTER_SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "paper": {"T": 8, "epochs": 5, "steps": None, "seeds": 3, "samples": 8, "paper_flops": True,
                   "paper_epochs": 1024},
     },
+    "05_pfa": {
+        "ci": {"T": 6, "net_epochs": 1, "cp_ranks": (1, 2, 4, 8), "epochs": 1, "steps": 8, "seeds": 2,
+               "ranks": (1, 4), "paper_epochs": 1},
+        "book": {"T": 8, "net_epochs": 3, "cp_ranks": (1, 2, 4, 8, 16, 32), "epochs": 5, "steps": None, "seeds": 3,
+                 "ranks": (1, 4, 16), "paper_epochs": 1},
+        "paper": {"T": 8, "net_epochs": 3, "cp_ranks": (1, 2, 4, 8, 16, 32), "epochs": 5, "steps": None, "seeds": 3,
+                  "ranks": (1, 4, 16), "paper_epochs": 200},
+    },
 }
 
 
