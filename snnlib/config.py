@@ -109,6 +109,14 @@ CHAPTER_SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "paper": {"T": 8, "net_epochs": 3, "cp_ranks": (1, 2, 4, 8, 16, 32), "epochs": 5, "steps": None, "seeds": 3,
                   "ranks": (1, 4, 16), "paper_epochs": 200},
     },
+    "07_attention_sinks": {
+        "ci": {"length": 16, "batch": 16, "steps": 30, "eval_every": 10, "seeds": 1, "window": 4, "snn_T": 6,
+               "snn_epochs": 1, "snn_steps": 4},
+        "book": {"length": 32, "batch": 64, "steps": 1000, "eval_every": 100, "seeds": 2, "window": 8, "snn_T": 8,
+                 "snn_epochs": 5, "snn_steps": None},
+        "paper": {"length": 32, "batch": 64, "steps": 1000, "eval_every": 100, "seeds": 2, "window": 8, "snn_T": 8,
+                  "snn_epochs": 5, "snn_steps": None},
+    },
 }
 
 

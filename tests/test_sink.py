@@ -266,3 +266,16 @@ def test_extraction_refuses_sdpa_and_bad_masks(minilm):
         hf.extract(sdpa, ids)
     with pytest.raises(ValueError, match="attention_mask must match"):
         hf.extract(minilm[0], ids, torch.ones(1, 4))
+
+
+def test_streaming_window_keeps_the_first_tokens_and_the_recent_ones():
+    torch.manual_seed(0)
+    model = sink.TinyGPT(vocab=9, max_len=12, d=8, heads=2)
+    ids = torch.randint(0, 9, (2, 12))
+    _, inside = model(ids, return_internals=True, window=3, keep_first=1)
+    a = inside.attentions[0, 0, 0]                                   # [T, T]
+    seen = a > 0
+    assert seen[11].nonzero().flatten().tolist() == [0, 9, 10, 11]
+    assert seen[2].nonzero().flatten().tolist() == [0, 1, 2]
+    full = model(ids)
+    assert torch.allclose(model(ids, window=12), full, atol=1e-6)    # a window as long as the sequence changes nothing

@@ -107,10 +107,13 @@ class TinyGPT(nn.Module):
         self.blocks = nn.ModuleList(Block(d, heads, attention, gate) for _ in range(layers))
         self.ln_f, self.head = nn.LayerNorm(d), nn.Linear(d, vocab)
 
-    def forward(self, ids: torch.Tensor, waiver: torch.Tensor | None = None, return_internals: bool = False):
+    def forward(self, ids: torch.Tensor, waiver: torch.Tensor | None = None, return_internals: bool = False,
+                window: int | None = None, keep_first: int = 0):
         """Logits ``[B, T, vocab]`` for token ids ``[B, T]`` (and :class:`Internals` if asked).
 
         ``waiver`` ``[B]``: the position designated as waiver element in each sequence (structured mask).
+        ``window``, ``keep_first``: a StreamingLLM-style cache — each query sees only the last
+        ``window`` positions (itself included) plus the first ``keep_first`` ones.
         """
         if ids.dim() != 2 or ids.dtype not in (torch.int64, torch.int32):
             raise ValueError(f"ids must be integer token ids [B, T]; got {ids.dtype} {list(ids.shape)}")
@@ -125,7 +128,12 @@ class TinyGPT(nn.Module):
             x, offset = torch.cat([self.sink.expand(B, 1, -1), x], 1), 1
         n = T + offset
         x = x + self.pos(torch.arange(n, device=ids.device))
-        visible = torch.ones(n, n, dtype=torch.bool, device=ids.device).tril().expand(B, n, n).clone()
+        visible = torch.ones(n, n, dtype=torch.bool, device=ids.device).tril()
+        if window is not None:
+            integer("window", window)
+            t = torch.arange(n, device=ids.device)
+            visible &= ((t[:, None] - t[None, :]) < window) | (t[None, :] < keep_first + offset)
+        visible = visible.expand(B, n, n).clone()
         if waiver is not None:
             if waiver.shape != (B,):
                 raise ValueError(f"waiver must give one position per sequence, [{B}]; got {list(waiver.shape)}")

@@ -1,0 +1,105 @@
+"""Sample-quality metrics for the spiking VAE (chapter 6).
+
+The Inception network behind IS and FID is a download, so offline profiles use **proxies** with
+the same formulas on a small classifier trained inside snnlib on the same data
+(:class:`ProxyClassifier`): the classifier-based Inception Score ``exp E_x KL(p(y|x) ‖ p(y))``
+and the Fréchet distance between Gaussian fits of its penultimate features. They rank models
+like IS/FID do but their values are not comparable with published IS/FID numbers. Under the
+``paper`` profile, :func:`inception_metrics` computes the real FID and IS with torchmetrics and
+the downloaded Inception weights.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class ProxyClassifier(nn.Module):
+    """A small CNN on ``[N, C, H, W]`` images in [-1, 1]: two ``conv → ReLU → max-pool`` blocks, a
+    ``features``-wide hidden layer (the Fréchet features) and the class logits."""
+
+    def __init__(self, in_channels: int = 1, size: int = 16, classes: int = 10, features: int = 64):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(in_channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                  nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                                  nn.Linear(32 * (size // 4) ** 2, features), nn.ReLU())
+        self.head = nn.Linear(features, classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+def train_proxy_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: int = 5, seed: int = 0,
+                           **kwargs) -> ProxyClassifier:
+    """Train :class:`ProxyClassifier` on ``images`` ``[n, C, H, W]`` in [-1, 1] (Adam, batch 64)."""
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    clf = ProxyClassifier(images.shape[1], images.shape[-1], int(labels.max()) + 1, **kwargs)
+    opt = torch.optim.Adam(clf.parameters(), lr=2e-3)
+    for _ in range(epochs):
+        order = torch.randperm(len(images), generator=g)
+        for s in range(0, len(images), 64):
+            idx = order[s:s + 64]
+            loss = nn.functional.cross_entropy(clf(images[idx]), labels[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return clf.eval()
+
+
+@torch.no_grad()
+def classifier_inception_score(clf: ProxyClassifier, images: torch.Tensor) -> float:
+    """``exp(mean_x KL(p(y|x) ‖ p(y)))`` with the proxy classifier: 1 for uninformative or
+    identical images, up to the number of classes for confident and diverse ones."""
+    p = clf(images).softmax(-1).double()
+    marginal = p.mean(0, keepdim=True)
+    kl = (p * (p.clamp_min(1e-12).log() - marginal.clamp_min(1e-12).log())).sum(-1)
+    return float(kl.mean().exp())
+
+
+def frechet_distance(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
+    """``‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^{1/2})`` between Gaussian fits of two feature sets ``[n, d]``."""
+    from scipy import linalg
+
+    a, b = (np.asarray(v, dtype=np.float64) for v in (a, b))
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"features must be [n, d] with the same d; got {a.shape} and {b.shape}")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
+    if np.iscomplexobj(root):
+        root = root.real  # numerical noise from a nearly singular product
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))
+
+
+@torch.no_grad()
+def classifier_frechet_distance(clf: ProxyClassifier, real: torch.Tensor, fake: torch.Tensor) -> float:
+    """Fréchet distance between the proxy classifier's features of real and generated images."""
+    return frechet_distance(clf.features(real).numpy(), clf.features(fake).numpy())
+
+
+def inception_metrics(real: torch.Tensor, fake: torch.Tensor) -> dict:
+    """Real FID and IS with torchmetrics and the Inception weights it downloads (``paper`` profile).
+    Images ``[N, C, H, W]`` in [-1, 1]; grey images are repeated to three channels."""
+    try:
+        from torchmetrics.image.fid import FrechetInceptionDistance
+        from torchmetrics.image.inception import InceptionScore
+    except ImportError:
+        raise ImportError("FID and IS need torchmetrics with its image extra: "
+                          "pip install 'torchmetrics[image]' (downloads the Inception weights on first use)") from None
+
+    def to_uint8(x):
+        x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        return x.repeat(1, 3, 1, 1) if x.shape[1] == 1 else x
+
+    fid = FrechetInceptionDistance(normalize=False)
+    fid.update(to_uint8(real), real=True)
+    fid.update(to_uint8(fake), real=False)
+    score = InceptionScore(normalize=False)
+    score.update(to_uint8(fake))
+    mean, std = score.compute()
+    return {"fid": float(fid.compute()), "is": float(mean), "is_std": float(std)}

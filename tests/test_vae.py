@@ -1,0 +1,146 @@
+"""snnlib.vae: the spiking VAE's shapes, loss terms by hand, reproducible sampling, gradients, the
+TCJA variant, bad inputs; the proxy metrics."""
+import numpy as np
+import pytest
+import torch
+
+from snnlib import vae
+from snnlib.attention import TCJA
+from snnlib.neuron import LIF
+
+
+def small(**kwargs):
+    torch.manual_seed(0)
+    return vae.SpikingVAE(in_channels=1, size=16, T=4, latent=8, k=5, channels=(8, 16, 16), **kwargs)
+
+
+def test_shapes_through_encoder_latents_and_decoder():
+    model = small()
+    x = torch.rand(3, 1, 16, 16) * 2 - 1
+    z, pi_q, pi_p = model.encode(x, torch.Generator().manual_seed(0))
+    assert z.shape == pi_q.shape == pi_p.shape == (4, 3, 8)
+    assert set(z.unique().tolist()) <= {0.0, 1.0}
+    assert ((pi_q >= 0) & (pi_q <= 1)).all() and ((pi_q * 5) == (pi_q * 5).round()).all()   # means of k=5 spikes
+    out = model(x)
+    assert out.recon.shape == (3, 1, 16, 16) and out.recon.abs().max() <= 1
+    assert model.sample(2, torch.Generator().manual_seed(0)).shape == (2, 1, 16, 16)
+    full = vae.SpikingVAE()                                          # FSVAE's size: 32×32, T=16, latent 128, k=20
+    assert full(torch.rand(1, 1, 32, 32)).z.shape == (16, 1, 128)
+
+
+def test_fsvae_neuron_is_u_quarter_plus_x_with_threshold_point_two():
+    lif = vae.fsvae_lif()
+    x = torch.tensor([[0.1], [0.1], [0.0], [0.3]])                   # [T, 1]
+    s = lif(x)
+    u, spikes = 0.0, []
+    for xt in x[:, 0].tolist():
+        u = 0.25 * u + xt
+        spikes.append(float(u >= 0.2))
+        u = 0.0 if u >= 0.2 else u
+    assert s[:, 0].tolist() == spikes == [0.0, 1.0, 0.0, 1.0]
+
+
+def test_loss_terms_against_hand_computation():
+    pi_q = torch.tensor([[[0.2, 1.0]], [[0.6, 0.0]]])                # [T=2, N=1, C=2]
+    pi_p = torch.tensor([[[0.0, 1.0]], [[0.2, 0.4]]])
+    # PSP with tau 2: s_t = s_{t-1}/2 + x_t, output s_t/2
+    d0 = (pi_q[0] - pi_p[0]) / 2
+    d1 = ((pi_q[0] - pi_p[0]) / 2 + (pi_q[1] - pi_p[1])) / 2
+    expected = (d0 ** 2).sum() + (d1 ** 2).sum()
+    assert torch.allclose(vae.mmd_squared(pi_q, pi_p), expected)
+    assert vae.mmd_squared(pi_q, pi_q) == 0
+    y = torch.arange(3.0).view(3, 1)                                 # [T=3, 1]
+    assert torch.allclose(vae.membrane_readout(y), torch.tensor([0.8 ** 2 * 0 + 0.8 * 1 + 2.0]))
+    model = small(beta=0.5)
+    x = torch.rand(2, 1, 16, 16) * 2 - 1
+    out = model(x, torch.Generator().manual_seed(1))
+    terms = model.loss(x, out)
+    assert torch.allclose(terms["recon"], ((out.recon - x) ** 2).mean())
+    assert torch.allclose(terms["loss"], terms["recon"] + 0.5 * vae.mmd_squared(out.pi_q, out.pi_p))
+
+
+def test_spike_selection_samples_bernoulli_with_the_spike_mean():
+    from snnlib.vae.fsvae import _pick
+
+    spikes = torch.zeros(20000, 1, 4)
+    spikes[..., :3] = 1.0                                            # 3 of k=4 spikes: P(z=1) = 0.75
+    z = _pick(spikes, torch.Generator().manual_seed(0))
+    assert abs(z.mean().item() - 0.75) < 0.01
+
+
+def test_sampling_and_reconstruction_are_reproducible_with_a_seed():
+    model = small().eval()
+    a = model.sample(4, torch.Generator().manual_seed(3))
+    b = model.sample(4, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    x = torch.rand(2, 1, 16, 16) * 2 - 1
+    assert torch.equal(model.reconstruct(x, torch.Generator().manual_seed(5)),
+                       model.reconstruct(x, torch.Generator().manual_seed(5)))
+    z1, _, _ = model.encode(x, torch.Generator().manual_seed(7))
+    z2, _, _ = model.encode(x, torch.Generator().manual_seed(7))
+    assert torch.equal(z1, z2)
+
+
+def test_gradients_reach_encoder_posterior_prior_and_decoder():
+    model = small()
+    x = torch.rand(8, 1, 16, 16) * 2 - 1
+    model.loss(x, model(x, torch.Generator().manual_seed(0)))["loss"].backward()
+    for part in (model.encoder, model.posterior, model.prior, model.decoder):
+        grads = [p.grad for p in part.parameters() if p.grad is not None]
+        assert grads and sum(g.abs().sum() for g in grads) > 0, type(part).__name__
+
+
+def test_tcja_variant_changes_only_the_decoder():
+    plain, tcja = small(), small(attention="tcja")
+    for part in ("encoder", "posterior", "prior"):
+        a, b = getattr(plain, part).state_dict(), getattr(tcja, part).state_dict()
+        assert {k: v.shape for k, v in a.items()} == {k: v.shape for k, v in b.items()}
+    found = [m for m in tcja.decoder if isinstance(m, TCJA)]
+    assert len(found) == 1 and not any(isinstance(m, TCJA) for m in plain.decoder)
+    assert isinstance(tcja.decoder[list(tcja.decoder).index(found[0]) - 1], LIF)   # after the last decoder LIF
+    # its output is the time average of the last layer, not the membrane readout
+    z = (torch.rand(4, 2, 8) < 0.5).float()
+    y = tcja.decoder(z)
+    assert torch.allclose(tcja.decode(z), torch.tanh(y.mean(0)), atol=1e-6)
+    y_plain = plain.decoder(z)
+    assert torch.allclose(plain.decode(z), torch.tanh(vae.membrane_readout(y_plain)), atol=1e-6)
+
+
+def test_bad_inputs_get_clear_errors():
+    model = small()
+    with pytest.raises(ValueError, match=r"built for images \[N, 1, 16, 16\]; got \[2, 3, 16, 16\]"):
+        model(torch.rand(2, 3, 16, 16))
+    with pytest.raises(ValueError, match=r"built for images \[N, 1, 16, 16\]; got \[2, 1, 28, 28\]"):
+        model(torch.rand(2, 1, 28, 28))
+    with pytest.raises(ValueError, match="size must be 2\\*\\*\\(len\\(channels\\) \\+ 1\\) = 32"):
+        vae.SpikingVAE(size=28)
+    with pytest.raises(ValueError, match="attention must be 'tcja' or None"):
+        vae.SpikingVAE(attention="pfa")
+    with pytest.raises(ValueError, match=r"latents must be \[T=4, N, C=8\]"):
+        model.decode(torch.zeros(3, 2, 8))
+
+
+def test_fit_reduces_the_loss():
+    model = small()
+    images = torch.rand(64, 1, 16, 16) * 2 - 1
+    history = vae.fit_vae(model, images, epochs=3, batch=32, progress=False)
+    assert len(history) == 3 and history[-1]["loss"] < history[0]["loss"]
+
+
+def test_proxy_metrics():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(500, 4))
+    assert abs(vae.frechet_distance(a, a)) < 1e-6
+    shifted = vae.frechet_distance(a, a + np.array([2.0, 0, 0, 0]))
+    assert shifted == pytest.approx(4.0, abs=0.05)
+    with pytest.raises(ValueError, match="same d"):
+        vae.frechet_distance(a, a[:, :3])
+    torch.manual_seed(0)
+    images = torch.rand(200, 1, 16, 16) * 2 - 1
+    labels = torch.arange(200) % 10
+    images[:, :, :, :] += labels.view(-1, 1, 1, 1) / 5.0             # learnable: brightness encodes the label
+    clf = vae.train_proxy_classifier(images, labels, epochs=15)
+    score = vae.classifier_inception_score(clf, images)
+    assert 1.0 <= score <= 10.0
+    assert vae.classifier_inception_score(clf, images[:1].repeat(50, 1, 1, 1)) == pytest.approx(1.0, abs=1e-6)
+    assert vae.classifier_frechet_distance(clf, images, images) == pytest.approx(0.0, abs=1e-3)
