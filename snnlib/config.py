@@ -109,6 +109,14 @@ CHAPTER_SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
         "paper": {"T": 8, "net_epochs": 3, "cp_ranks": (1, 2, 4, 8, 16, 32), "epochs": 5, "steps": None, "seeds": 3,
                   "ranks": (1, 4, 16), "paper_epochs": 200},
     },
+    "06_spiking_vae": {
+        "ci": {"size": 16, "T": 4, "latent": 16, "k": 5, "channels": (8, 16, 32), "epochs": 2, "steps": 6,
+               "batch": 64, "lr": 3e-3, "seeds": 1, "clf_epochs": 2, "samples": 64},
+        "book": {"size": 16, "T": 8, "latent": 32, "k": 10, "channels": (16, 32, 64), "epochs": 30, "steps": None,
+                 "batch": 64, "lr": 3e-3, "seeds": 2, "clf_epochs": 8, "samples": 360},
+        "paper": {"size": 32, "T": 16, "latent": 128, "k": 20, "channels": (32, 64, 128, 256), "epochs": 150,
+                  "steps": None, "batch": 250, "lr": 1e-3, "seeds": 1, "clf_epochs": 8, "samples": 10000},
+    },
     "07_attention_sinks": {
         "ci": {"length": 16, "batch": 16, "steps": 30, "eval_every": 10, "seeds": 1, "window": 4, "snn_T": 6,
                "snn_epochs": 1, "snn_steps": 4},

@@ -539,8 +539,10 @@ def test_fashion_mnist_official_checksums_are_listed_in_data_readme():
     from snnlib.datasets import idx
 
     readme = (Path(__file__).resolve().parent.parent / "data" / "README.md").read_text()
-    for name, md5 in idx.FASHION_FILES["train"] + idx.FASHION_FILES["test"]:
+    for name, md5 in idx.FASHION_FILES["train"] + idx.FASHION_FILES["test"] + idx.MNIST_FILES["train"] \
+            + idx.MNIST_FILES["test"]:
         assert md5 in readme and name in readme
+    assert idx.MNIST_URL in readme
     from snnlib.datasets import neuromorphic
 
     for source in neuromorphic.SOURCES.values():

@@ -45,6 +45,32 @@ FASHION_FILES = {
 }
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot")
+# LeCun's files, from the mirror torchvision uses, with the MD5 sums torchvision checks.
+MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist"
+MNIST_FILES = {
+    "train": (("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+              ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432")),
+    "test": (("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+             ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c")),
+}
+
+
+def _idx_dataset(name: str, url: str, files: dict, classes: tuple, source: str, split: str, root, progress: bool):
+    import torch
+
+    from .download import RemoteFile, fetch
+    from .offline import ArrayDataset, DatasetInfo, _check_split
+
+    _check_split(split)
+    paths = [fetch(RemoteFile(name, filename, f"{url}/{filename}", md5=md5), root, progress=progress)
+             for filename, md5 in files[split]]
+    images, labels = read_idx(paths[0]), read_idx(paths[1])
+    if images.shape[1:] != (28, 28) or len(images) != len(labels):
+        raise ValueError(f"{name}: {paths[0].name} holds {list(images.shape)} and {paths[1].name} "
+                         f"{list(labels.shape)}; expected [n, 28, 28] images and n labels")
+    x = torch.from_numpy(images.astype(np.float32) / 255.0)[:, None]
+    info = DatasetInfo(name, split, len(labels), (1, 28, 28), 10, source, offline=False)
+    return ArrayDataset(x, labels.astype(np.int64), info, classes=classes)
 
 
 def fashion_mnist(split: str = "train", root=None, progress: bool = True):
@@ -54,19 +80,11 @@ def fashion_mnist(split: str = "train", root=None, progress: bool = True):
     The four ``.gz`` files are downloaded on first use by :func:`snnlib.datasets.fetch` (checked
     against the official MD5 sums, written atomically) into ``cache_dir()/fashion_mnist/``.
     """
-    import torch
+    return _idx_dataset("fashion_mnist", FASHION_URL, FASHION_FILES, FASHION_CLASSES,
+                        "Zalando's Fashion-MNIST, official IDX files", split, root, progress)
 
-    from .download import RemoteFile, fetch
-    from .offline import ArrayDataset, DatasetInfo, _check_split
 
-    _check_split(split)
-    paths = [fetch(RemoteFile("fashion_mnist", name, f"{FASHION_URL}/{name}", md5=md5), root, progress=progress)
-             for name, md5 in FASHION_FILES[split]]
-    images, labels = read_idx(paths[0]), read_idx(paths[1])
-    if images.shape[1:] != (28, 28) or len(images) != len(labels):
-        raise ValueError(f"fashion_mnist: {paths[0].name} holds {list(images.shape)} and {paths[1].name} "
-                         f"{list(labels.shape)}; expected [n, 28, 28] images and n labels")
-    x = torch.from_numpy(images.astype(np.float32) / 255.0)[:, None]
-    info = DatasetInfo("fashion_mnist", split, len(labels), (1, 28, 28), 10,
-                       "Zalando's Fashion-MNIST, official IDX files", offline=False)
-    return ArrayDataset(x, labels.astype(np.int64), info, classes=FASHION_CLASSES)
+def mnist(split: str = "train", root=None, progress: bool = True):
+    """MNIST from its IDX files, as :func:`fashion_mnist` (``cache_dir()/mnist/``); 60,000 / 10,000."""
+    return _idx_dataset("mnist", MNIST_URL, MNIST_FILES, tuple(str(d) for d in range(10)),
+                        "LeCun et al.'s MNIST, IDX files", split, root, progress)

@@ -258,10 +258,11 @@ def sink_summary(model: TinyGPT, ids: torch.Tensor, position: int = 0, waiver: t
 
 def train_tinygpt(model: TinyGPT, task: BigramBackcopy, steps: int, *, batch: int = 64, lr: float = 1e-3,
                   weight_decay: float = 0.01, seed: int = 0, eval_every: int = 100, eval_batch: int = 256,
-                  waiver: bool = False, progress: bool = True) -> list[dict]:
+                  waiver: bool = False, progress: bool = True, on_eval=None) -> list[dict]:
     """AdamW on next-token prediction; every ``eval_every`` steps :func:`sink_summary` on a fixed
     evaluation batch. ``waiver=True`` designates a random position in 4..length/2 of every
-    sequence as the waiver element (a structured mask). Returns the evaluations, with ``step``."""
+    sequence as the waiver element (a structured mask). ``on_eval(step, model)`` is called at every
+    evaluation (e.g. to keep attention snapshots). Returns the evaluations, with ``step``."""
     integer("steps", steps)
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
@@ -270,6 +271,8 @@ def train_tinygpt(model: TinyGPT, task: BigramBackcopy, steps: int, *, batch: in
     eval_waiver = pick(eval_batch, torch.Generator().manual_seed(20_000 + seed)) if waiver else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.99))
     history = [{"step": 0, **sink_summary(model, eval_ids, waiver=eval_waiver)}]
+    if on_eval is not None:
+        on_eval(0, model)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -286,6 +289,8 @@ def train_tinygpt(model: TinyGPT, task: BigramBackcopy, steps: int, *, batch: in
             bar.update(1)
         if step % eval_every == 0 or step == steps:
             history.append({"step": step, **sink_summary(model, eval_ids, waiver=eval_waiver)})
+            if on_eval is not None:
+                on_eval(step, model)
             if bar is not None:
                 bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", sink=f"{history[-1]['sink_rate']:.0f}%",
                                 refresh=False)

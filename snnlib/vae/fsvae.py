@@ -12,7 +12,10 @@ TCJA paper's variant: TCJA in the decoder and the decoder output averaged over t
   kind of network on ``z_{t-1}`` alone, giving ``π^p``. Both are autoregressive in time.
 * **MMD** — with the kernel ``k(z, z') = ⟨PSP(z), PSP(z')⟩`` (PSP: the first-order synaptic
   filter of the spike train), ``MMD² = Σ_t ‖PSP(π^q)_t − PSP(π^p)_t‖²``, because the filter is
-  linear and ``E[z] = π``. The loss is ``MSE(x̂, x) + β·MMD²``.
+  linear and ``E[z] = π``. snnlib averages it over the T·C latent entries (like the per-pixel
+  mean of the MSE) so that β = 1 balances the two terms at any size; summed, it outweighs the
+  reconstruction by T·C and the posterior collapses onto a silent prior. The loss is
+  ``MSE(x̂, x) + β·MMD²``.
 * **Decoder** — a linear layer to a ``ch × 2 × 2`` map and ``conv-transpose stride 2 → BN → LIF``
   blocks, then a last transposed convolution to the image channels (no neuron). FSVAE reads the
   image from that layer's "membrane", ``Σ_t 0.8^{T−1−t} y_t``, then ``tanh``; with
@@ -47,10 +50,11 @@ def psp(x: torch.Tensor, tau_s: float = 2.0) -> torch.Tensor:
 
 def mmd_squared(pi_q: torch.Tensor, pi_p: torch.Tensor, tau_s: float = 2.0) -> torch.Tensor:
     """``MMD²`` between posterior and prior spike-latent sequences ``[T, N, C]`` (their firing
-    probabilities) under the PSP kernel: ``Σ_t ‖PSP(π^q)_t − PSP(π^p)_t‖²``, averaged over N."""
+    probabilities) under the PSP kernel, ``Σ_t ‖PSP(π^q)_t − PSP(π^p)_t‖²``, divided by T·C and
+    averaged over N."""
     if pi_q.shape != pi_p.shape or pi_q.dim() != 3:
         raise ValueError(f"pi_q and pi_p must both be [T, N, C]; got {list(pi_q.shape)} and {list(pi_p.shape)}")
-    return ((psp(pi_q, tau_s) - psp(pi_p, tau_s)) ** 2).sum(dim=(0, 2)).mean()
+    return ((psp(pi_q, tau_s) - psp(pi_p, tau_s)) ** 2).mean()
 
 
 def membrane_readout(y: torch.Tensor, decay: float = 0.8) -> torch.Tensor:
@@ -79,7 +83,7 @@ class _LatentNet(nn.Module):
         return self.lif2(self.fc2(self.lif1(self.fc1(x)))).view(x.shape[0], self.latent, self.k)   # [N, C, k]
 
 
-def _pick(spikes: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+def sample_spikes(spikes: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """One of the k spikes per latent channel, at random: a Bernoulli(mean over k) sample that
     keeps the chosen spike's gradient. ``[N, C, k]`` → ``[N, C]``."""
     N, C, k = spikes.shape
@@ -167,7 +171,7 @@ class SpikingVAE(nn.Module):
         for t in range(self.T):
             q_spikes = self.posterior.step(torch.cat([e[t], z_prev], -1))
             p_spikes = self.prior.step(z_prev)
-            z_prev = _pick(q_spikes, generator)
+            z_prev = sample_spikes(q_spikes, generator)
             zs.append(z_prev)
             pq.append(q_spikes.mean(-1))
             pp.append(p_spikes.mean(-1))
@@ -177,6 +181,9 @@ class SpikingVAE(nn.Module):
         """Images ``[N, C, H, W]`` in [-1, 1] from spike latents ``[T, N, C]``."""
         if z.dim() != 3 or z.shape[0] != self.T or z.shape[2] != self.latent:
             raise ValueError(f"latents must be [T={self.T}, N, C={self.latent}]; got {list(z.shape)}")
+        from ..neuron import reset_net
+
+        reset_net(self.decoder)                                                # every decoding starts at rest
         y = self.decoder(z)                                                    # [T, N, C, H, W]
         out = y.mean(0) if self.attention == "tcja" else membrane_readout(y)
         return torch.tanh(out)
@@ -204,7 +211,7 @@ class SpikingVAE(nn.Module):
         z_prev = torch.zeros(n, self.latent, device=device)
         zs = []
         for _ in range(self.T):
-            z_prev = _pick(self.prior.step(z_prev), generator)
+            z_prev = sample_spikes(self.prior.step(z_prev), generator)
             zs.append(z_prev)
         return self.decode(torch.stack(zs))
 

@@ -62,18 +62,20 @@ def classifier_inception_score(clf: ProxyClassifier, images: torch.Tensor) -> fl
 
 
 def frechet_distance(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
-    """``‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^{1/2})`` between Gaussian fits of two feature sets ``[n, d]``."""
-    from scipy import linalg
+    """``‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^{1/2})`` between Gaussian fits of two feature sets ``[n, d]``.
 
+    ``Tr (Σ_a Σ_b)^{1/2}`` is computed as ``Σ √λ`` over the eigenvalues λ of the symmetric
+    ``Σ_a^{1/2} Σ_b Σ_a^{1/2}`` (same spectrum), which stays real and stable when a covariance is
+    singular (dead features)."""
     a, b = (np.asarray(v, dtype=np.float64) for v in (a, b))
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"features must be [n, d] with the same d; got {a.shape} and {b.shape}")
     mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
-    if np.iscomplexobj(root):
-        root = root.real  # numerical noise from a nearly singular product
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    w, v = np.linalg.eigh(cov_a)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
 
 
 @torch.no_grad()
