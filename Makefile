@@ -50,8 +50,9 @@ test-lib: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --ignore=tests/test_rendered_page.py
 
 test-notebooks: $(STAMP)
-	@# one retry: nbmake under xdist can lose a kernel's first reply (a known race); --timeout ends a hang
-	SNNLIB_PROFILE=ci $(PY) -m pytest --nbmake -n $(JOBS) --nbmake-timeout=300 --timeout=420 --reruns 1 \
+	@# one notebook at a time: two kernels starting together under xdist have lost a reply and
+	@# stalled a run for minutes; one retry and --timeout still guard against a hang
+	SNNLIB_PROFILE=ci $(PY) -m pytest --nbmake --nbmake-timeout=300 --timeout=420 --reruns 1 \
 	  --durations=0 -p no:cacheprovider book/
 
 test-book: setup

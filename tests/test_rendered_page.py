@@ -76,7 +76,8 @@ def page_report(server, request):
         page.on("response", lambda resp: resp.status >= 400 and failed.append(f"{resp.status} {resp.url}"))
         page.goto(f"{server}/{page_path}", wait_until="load")
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
-        page.wait_for_selector("mjx-container", timeout=20_000)
+        # attached, not visible: math in a heading is also typeset in the collapsed "on this page" menu
+        page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
         state = page.locator('script[type="application/vnd.jupyter.widget-state+json"]')
         has_widgets = state.count() > 0 and "SliderModel" in state.first.inner_text()
         if has_widgets:
