@@ -94,6 +94,9 @@ def page_report(server, request):
                     .filter(e => !e.querySelector('mjx-container')).length,
                 widgets: document.querySelectorAll('.widget-slider, .jupyter-widgets.widget-slider').length,
                 mathJaxSource: (document.querySelector('script[src*="tex-chtml"]') || {}).src || '',
+                // a Markdown table printed by a cell but left as text: "| a | b |" lines in a paragraph
+                rawTables: [...document.querySelectorAll('.cell_output p')]
+                    .filter(p => /\|\s*-{3,}/.test(p.textContent)).length,
             })"""
         )
         report["has_widgets"] = has_widgets
@@ -115,6 +118,11 @@ def test_mathjax_typeset_the_math(page_report):
     assert report["math"] >= 3
     assert report["rawMath"] == 0, "some math was left as raw TeX"
     assert "/_static/mathjax/" in report["mathJaxSource"]
+
+
+def test_printed_tables_are_rendered_as_tables(page_report):
+    report, _, _ = page_report
+    assert report["rawTables"] == 0, "a Markdown table output was rendered as plain text"
 
 
 def test_widgets_render_from_saved_state(page_report):
