@@ -84,7 +84,7 @@ def page_report(server, request):
             page.wait_for_selector(".widget-slider", timeout=20_000)  # the widget manager rendered the saved state
         page.wait_for_load_state("networkidle")
         report = page.evaluate(
-            """() => ({
+            r"""() => ({
                 plots: document.querySelectorAll('.js-plotly-plot').length,
                 plotsWithSvg: [...document.querySelectorAll('.js-plotly-plot')]
                     .filter(p => p.querySelector('.cartesianlayer .trace, .cartesianlayer .hm')).length,
