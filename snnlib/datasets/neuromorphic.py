@@ -1,8 +1,8 @@
 """The papers' neuromorphic datasets through tonic, as frames ``[T, 2, H, W]`` (chapter 2; the
 ``paper`` profile of chapters 4–5).
 
-* :func:`dvs_gesture` — DVS128 Gesture, 11 classes, the official train/test split (1,176 / 288
-  recordings in tonic's preprocessed release), 128×128;
+* :func:`dvs_gesture` — DVS128 Gesture, 11 classes, the official train/test split (by subject),
+  128×128, in tonic's preprocessed release (recordings cut per gesture);
 * :func:`cifar10_dvs` — CIFAR10-DVS, 10 classes, 10,000 recordings, 128×128; the papers' split
   (the first 90 % of every class trains) and their flip-and-roll augmentation on the training
   split only;
