@@ -36,7 +36,7 @@ from torch import nn
 from .._checks import integer
 from ..attention import TCJA
 from ..layers import SeqToANN
-from ..neuron import LIF
+from ..neuron import LIF, reset_net
 
 
 def psp(x: torch.Tensor, tau_s: float = 2.0) -> torch.Tensor:
@@ -156,8 +156,6 @@ class SpikingVAE(nn.Module):
                              f"got {list(x.shape)}")
 
     def _reset(self) -> None:
-        from ..neuron import reset_net
-
         reset_net(self)
 
     def encode(self, x: torch.Tensor, generator: torch.Generator | None = None):
@@ -181,8 +179,6 @@ class SpikingVAE(nn.Module):
         """Images ``[N, C, H, W]`` in [-1, 1] from spike latents ``[T, N, C]``."""
         if z.dim() != 3 or z.shape[0] != self.T or z.shape[2] != self.latent:
             raise ValueError(f"latents must be [T={self.T}, N, C={self.latent}]; got {list(z.shape)}")
-        from ..neuron import reset_net
-
         reset_net(self.decoder)                                                # every decoding starts at rest
         y = self.decoder(z)                                                    # [T, N, C, H, W]
         out = y.mean(0) if self.attention == "tcja" else membrane_readout(y)
