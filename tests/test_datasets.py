@@ -169,6 +169,12 @@ def remote_for(served: Path, base: str, name: str, content: bytes, sha: str | No
     return RemoteFile("toy", name, f"{base}/{name}", sha or hashlib.sha256(content).hexdigest())
 
 
+def leave_part(cache: Path, name: str, data: bytes) -> None:
+    """A ``.part`` file in the toy dataset's folder, as an earlier download left it."""
+    (cache / "toy").mkdir(parents=True, exist_ok=True)
+    (cache / "toy" / f"{name}.part").write_bytes(data)
+
+
 def test_good_file_is_downloaded_verified_and_reused(server, tmp_path):
     served, base = server
     content = bytes(range(256)) * 5000
@@ -217,9 +223,7 @@ def test_interrupted_download_resumes_with_range(server, tmp_path):
     served, base = server
     content = np.random.default_rng(0).bytes(300_000)
     remote = remote_for(served, base, "big.bin", content)
-    folder = tmp_path / "cache" / "toy"
-    folder.mkdir(parents=True)
-    (folder / "big.bin.part").write_bytes(content[:123_456])  # what an interrupted run left
+    leave_part(tmp_path / "cache", "big.bin", content[:123_456])  # what an interrupted run left
     path = datasets.fetch(remote, root=tmp_path / "cache", progress=False)
     assert path.read_bytes() == content
 
@@ -228,9 +232,7 @@ def test_server_without_range_restarts_cleanly(server, tmp_path):
     served, base = server
     content = b"abc" * 50_000
     remote = remote_for(served, base, "norange.bin", content)
-    folder = tmp_path / "cache" / "toy"
-    folder.mkdir(parents=True)
-    (folder / "norange.bin.part").write_bytes(b"stale" * 100)
+    leave_part(tmp_path / "cache", "norange.bin", b"stale" * 100)
     assert datasets.fetch(remote, root=tmp_path / "cache", progress=False).read_bytes() == content
 
 
@@ -318,9 +320,7 @@ def test_complete_part_file_is_finished_not_refetched_forever(server, tmp_path):
     served, base = server
     content = b"complete but not renamed" * 1000
     remote = remote_for(served, base, "done.bin", content)
-    folder = tmp_path / "cache" / "toy"
-    folder.mkdir(parents=True)
-    (folder / "done.bin.part").write_bytes(content)  # killed between the last byte and the rename
+    leave_part(tmp_path / "cache", "done.bin", content)  # killed between the last byte and the rename
     assert datasets.fetch(remote, root=tmp_path / "cache", progress=False).read_bytes() == content
 
 

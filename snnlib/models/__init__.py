@@ -7,7 +7,8 @@ CPU-sized version (``.small()``).
 """
 from .basic import ConvSNN, MLPSNN, build
 from .pfa_nets import FashionPFANet, PFAVGG
-from .tcja_nets import ATTENTIONS, CIFAR10DVSNet, DVSGestureNet, NCaltech101Net, attention_layer
+from .blocks import ATTENTIONS, attention_layer
+from .tcja_nets import CIFAR10DVSNet, DVSGestureNet, NCaltech101Net
 
 __all__ = ["ConvSNN", "MLPSNN", "build", "ATTENTIONS", "attention_layer", "DVSGestureNet", "CIFAR10DVSNet",
            "NCaltech101Net", "PFAVGG", "FashionPFANet"]

@@ -1,10 +1,12 @@
 """Building blocks the papers' networks share (chapters 3–5): the official codes' LIF settings,
-``conv3×3 → BN`` over time-folded batches, and the size left after 2× poolings."""
+``conv3×3 → BN`` over time-folded batches, the size left after 2× poolings, and the attention
+module a network inserts after a LIF layer."""
 from __future__ import annotations
 
 from torch import nn
 
 from .. import surrogate
+from ..attention import CLA, PFA, TCJA, TLA
 from ..layers import SeqToANN
 from ..neuron import LIF
 
@@ -30,3 +32,24 @@ def pooled_size(size: int, times: int, what: str) -> int:
             raise ValueError(f"{what} is too small for {times} 2× poolings")
         size //= 2
     return size
+
+
+ATTENTIONS = ("tcja", "add", "tla", "cla", "pfa", None)
+
+
+def attention_layer(kind: str | None, T: int, C: int, k_time: int = 4, k_channel: int = 4,
+                    rank: int = 8, allowed=ATTENTIONS, **pfa_options) -> list[nn.Module]:
+    """``[]`` for ``None``, else a one-element list with TCJA, an ablation (``'tla'``, ``'cla'``,
+    ``'add'``) or PFA (rank ``rank``, further ``pfa_options``); ``allowed`` is what the calling
+    network accepts."""
+    if kind not in allowed:
+        raise ValueError(f"attention must be one of {list(allowed)}; got {kind!r}")
+    if kind is None:
+        return []
+    if kind == "pfa":
+        return [PFA(T, C, rank=rank, **pfa_options)]
+    if kind == "tla":
+        return [TLA(T, C, k_time)]
+    if kind == "cla":
+        return [CLA(T, C, k_channel)]
+    return [TCJA(T, C, k_time, k_channel, fusion="add" if kind == "add" else "ccf")]

@@ -11,19 +11,10 @@ from __future__ import annotations
 from torch import nn
 
 from .._checks import integer
-from ..attention import PFA, TCJA
 from ..layers import SeqDropout, SeqToANN
-from .blocks import atan_lif, conv_bn, pooled_size
+from .blocks import atan_lif, attention_layer, conv_bn, pooled_size
 
-ATTENTIONS = ("pfa", "tcja", None)
-
-
-def _attention(kind, T: int, C: int, rank: int, **pfa_options) -> list[nn.Module]:
-    if kind not in ATTENTIONS:
-        raise ValueError(f"attention must be one of {list(ATTENTIONS)}; got {kind!r}")
-    if kind is None:
-        return []
-    return [PFA(T, C, rank=rank, **pfa_options)] if kind == "pfa" else [TCJA(T, C, 4, 4)]
+NET_ATTENTIONS = ("pfa", "tcja", None)
 
 
 class PFAVGG(nn.Sequential):
@@ -48,14 +39,14 @@ class PFAVGG(nn.Sequential):
         if len(ranks) != 5:
             raise ValueError(f"ranks must give R for each of the 5 PFA modules; got {list(ranks)}")
         blocks = [SeqToANN(nn.AdaptiveAvgPool2d(size))] if input_pool else []
-        blocks += _attention(attention, T, 2, ranks[0])
+        blocks += attention_layer(attention, T, 2, rank=ranks[0], allowed=NET_ATTENTIONS)
         c_in = 2
         for stage, mult in enumerate((1, 4, 8, 8)):
             c_mid = width * mult
             c_out = width * 2 if stage == 0 else c_mid
             blocks += [conv_bn(c_in, c_mid, bias=False), atan_lif(), conv_bn(c_mid, c_out, bias=False), atan_lif(),
                        SeqToANN(nn.AvgPool2d(2))]
-            blocks += _attention(attention, T, c_out, ranks[stage + 1])
+            blocks += attention_layer(attention, T, c_out, rank=ranks[stage + 1], allowed=NET_ATTENTIONS)
             c_in = c_out
         blocks += [SeqToANN(nn.Flatten(), nn.Linear(c_in * side * side, classes)), atan_lif()]
         super().__init__(*blocks)
@@ -101,7 +92,7 @@ class FashionPFANet(nn.Sequential):
             raise ValueError("FashionPFANet takes attention 'pfa' or None (PFA here is additive, before a LIF)")
         blocks = [conv_bn(1, width, bias=False), atan_lif(), SeqToANN(nn.MaxPool2d(2)),
                   conv_bn(width, width, bias=False)]
-        blocks += _attention(attention, T, width, rank, reduce="sum", fusion="add")
+        blocks += attention_layer(attention, T, width, rank=rank, allowed=NET_ATTENTIONS, reduce="sum", fusion="add")
         blocks += [atan_lif(), SeqToANN(nn.MaxPool2d(2), nn.Flatten()), SeqDropout(dropout),
                    SeqToANN(nn.Linear(width * side * side, hidden, bias=False)), atan_lif(), SeqDropout(dropout),
                    SeqToANN(nn.Linear(hidden, classes, bias=False)), atan_lif()]

@@ -14,28 +14,8 @@ from __future__ import annotations
 from torch import nn
 
 from .._checks import integer
-from ..attention import CLA, PFA, TCJA, TLA
 from ..layers import SeqDropout, SeqToANN, Voting
-from .blocks import atan_lif, conv_bn, pooled_size, triangle_lif
-
-ATTENTIONS = ("tcja", "add", "tla", "cla", "pfa", None)
-
-
-def attention_layer(kind: str | None, T: int, C: int, k_time: int = 4, k_channel: int = 4,
-                    rank: int = 8) -> list[nn.Module]:
-    """``[]`` for ``None``, else a one-element list with TCJA, an ablation or PFA (see :data:`ATTENTIONS`)."""
-    if kind not in ATTENTIONS:
-        raise ValueError(f"attention must be one of {list(ATTENTIONS)}; got {kind!r}")
-    if kind is None:
-        return []
-    if kind == "pfa":
-        return [PFA(T, C, rank=rank)]
-    if kind == "tla":
-        return [TLA(T, C, k_time)]
-    if kind == "cla":
-        return [CLA(T, C, k_channel)]
-    return [TCJA(T, C, k_time, k_channel, fusion="add" if kind == "add" else "ccf")]
-
+from .blocks import atan_lif, attention_layer, conv_bn, pooled_size, triangle_lif
 
 class DVSGestureNet(nn.Sequential):
     """DVS128 Gesture network (official ``CextNet(channels=128)``): ``conv3×3 → BN → LIF →

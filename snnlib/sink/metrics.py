@@ -57,12 +57,20 @@ def _checked(attentions, mask, causal: bool, normalised: bool) -> tuple[torch.Te
     return a, seen
 
 
+def _received(a: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
+    s = seen[None, :, None].to(a.dtype)                                # [1, B, 1, T, T]
+    return (a * s).sum(-2) / s.sum(-2)                                # 0/0 → NaN for pad keys
+
+
+def _norm_share(a: torch.Tensor, seen: torch.Tensor, fnorms: torch.Tensor) -> torch.Tensor:
+    weighted = a * fnorms[:, :, :, None, :] * seen[None, :, None]
+    return weighted / weighted.sum(-1, keepdim=True).clamp_min(1e-12)
+
+
 def attention_received(attentions, mask=None, causal: bool = False, normalised: bool = True) -> torch.Tensor:
     """``α[l, b, h, j]``: the attention key j receives, averaged over the queries that can see it
     (Gu et al.'s importance score); NaN for padding keys. ``[L, B, H, T]``."""
-    a, seen = _checked(attentions, mask, causal, normalised)
-    s = seen[None, :, None].to(a.dtype)                                # [1, B, 1, T, T]
-    return (a * s).sum(-2) / s.sum(-2)                                # 0/0 → NaN for pad keys
+    return _received(*_checked(attentions, mask, causal, normalised))
 
 
 def first_token_ratio(attentions, mask=None, causal: bool = False, position: int = 0,
@@ -111,17 +119,15 @@ def transformed_norms(values: torch.Tensor, out_weights) -> torch.Tensor:
 def norm_based_share(attentions, fnorms: torch.Tensor, mask=None, causal: bool = False) -> torch.Tensor:
     """``β[l, b, h, t, j] = α_tj ‖f(x_j)‖ / Σ_j' α_tj' ‖f(x_j')‖``: how much of query t's output
     comes from key j, by norm. ``fnorms`` ``[L, B, H, T]`` from :func:`transformed_norms`."""
-    a, seen = _checked(attentions, mask, causal, normalised=False)
-    weighted = a * fnorms[:, :, :, None, :] * seen[None, :, None]
-    return weighted / weighted.sum(-1, keepdim=True).clamp_min(1e-12)
+    return _norm_share(*_checked(attentions, mask, causal, normalised=False), fnorms)
 
 
 def waiver_gap(attentions, fnorms: torch.Tensor, s: int = 0, mask=None, causal: bool = False) -> torch.Tensor:
     """``mean_t α_ts − mean_t β_ts`` per layer, sequence and head, ``[L, B, H]``: large and positive when
     s absorbs attention but contributes little to the output."""
-    beta = norm_based_share(attentions, fnorms, mask, causal)
-    alpha = attention_received(attentions, mask, causal, normalised=False)[..., s]
-    a, seen = _checked(attentions, mask, causal, normalised=False)
+    a, seen = _checked(attentions, mask, causal, normalised=False)      # stacked and checked once
+    beta = _norm_share(a, seen, fnorms)
+    alpha = _received(a, seen)[..., s]
     s_seen = seen[None, :, None, :, s].to(beta.dtype)                  # queries that see s
     return alpha - (beta[..., s] * s_seen).sum(-1) / s_seen.sum(-1)
 

@@ -51,16 +51,14 @@ def build_data(cfg: dict):
     if name == "digits":
         train, test = datasets.digits("train", **spec), datasets.digits("test", **spec)
         return train, test, tuple(train.info.sample_shape)
+    T = cfg.get("frames", {}).get("T", 8)                # event data: frames per recording
     if name == "event_digits":
-        T = cfg.get("frames", {}).get("T", 8)
-        train = datasets.to_frames(datasets.event_digits("train", **spec), T)
-        test = datasets.to_frames(datasets.event_digits("test", **spec), T)
-        return train, test, tuple(train.info.sample_shape[1:])
-    if name in EVENT_DATASETS:
-        T = cfg.get("frames", {}).get("T", 8)
+        train, test = (datasets.to_frames(datasets.event_digits(split, **spec), T) for split in ("train", "test"))
+    elif name in EVENT_DATASETS:
         train, test = (EVENT_DATASETS[name](split, T=T, **spec) for split in ("train", "test"))
-        return train, test, tuple(train.info.sample_shape[1:])
-    raise ValueError(f"dataset must be one of {['digits', 'event_digits', *EVENT_DATASETS]}; got {name!r}")
+    else:
+        raise ValueError(f"dataset must be one of {['digits', 'event_digits', *EVENT_DATASETS]}; got {name!r}")
+    return train, test, tuple(train.info.sample_shape[1:])
 
 
 def build_model(cfg: dict, input_shape: tuple) -> torch.nn.Module:
