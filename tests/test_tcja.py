@@ -211,3 +211,12 @@ def test_seq_dropout_shares_one_mask_over_time():
     y = drop(torch.ones(6, 4, 32))
     assert torch.equal(y[0], y[5]) and set(y.unique().tolist()) <= {0.0, 2.0}
     assert torch.equal(drop.eval()(torch.ones(3, 2)), torch.ones(3, 2))
+
+
+def test_cost_counts_parameters_and_flops_and_restores_the_mode():
+    net = models.DVSGestureNet.small(T=4).train()
+    assert models.count_parameters(net) == sum(p.numel() for p in net.parameters())
+    # one TCJA: two Conv1d over the squeezed [C, T] matrix, 2 FLOPs per multiply-add
+    T, C = 5, 7
+    assert models.count_flops(TCJA(T, C, 3, 2), torch.rand(T, 1, C, 2, 2)) == 2 * (C * C * 3 * T + T * T * 2 * C)
+    assert models.count_flops(net, torch.rand(4, 1, 2, 32, 32)) > 0 and net.training

@@ -219,3 +219,12 @@ def test_history_plots_loss_and_accuracy():
     assert list(fig.data[3].y) == [0.4, 0.75] and fig.data[3].yaxis == "y2"
     with pytest.raises(ValueError, match="history is empty"):
         viz.history([])
+
+
+def test_markdown_table_layout_alignment_and_escaping():
+    text = viz.table(["name", "max |h|"], [("a", 1), ("b|c", 2.5)], align="lr")
+    assert text.splitlines() == ["| name | max \\|h\\| |", "|---|--:|", "| a | 1 |", "| b\\|c | 2.5 |"]
+    with pytest.raises(ValueError, match="row 0 has 1 cells; the header has 2"):
+        viz.table(["x", "y"], [("only",)])
+    with pytest.raises(ValueError, match="one of l/c/r per column"):
+        viz.table(["x"], [], align="lx")

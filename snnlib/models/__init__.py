@@ -8,7 +8,8 @@ CPU-sized version (``.small()``).
 from .basic import ConvSNN, MLPSNN, build
 from .pfa_nets import FashionPFANet, PFAVGG
 from .blocks import ATTENTIONS, attention_layer
+from .cost import count_flops, count_parameters
 from .tcja_nets import CIFAR10DVSNet, DVSGestureNet, NCaltech101Net
 
-__all__ = ["ConvSNN", "MLPSNN", "build", "ATTENTIONS", "attention_layer", "DVSGestureNet", "CIFAR10DVSNet",
+__all__ = ["ConvSNN", "MLPSNN", "build", "count_parameters", "count_flops", "ATTENTIONS", "attention_layer", "DVSGestureNet", "CIFAR10DVSNet",
            "NCaltech101Net", "PFAVGG", "FashionPFANet"]

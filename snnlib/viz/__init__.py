@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .display import show
 from .figures import event_animation, heatmap, history, line, membrane, membrane_traces, raster, sweep
+from .tables import show_table, table
 
 __all__ = ["show", "line", "heatmap", "sweep", "raster", "membrane", "membrane_traces", "event_animation",
-           "history"]
+           "history", "table", "show_table"]
