@@ -215,12 +215,17 @@ def test_lif_multi_step_checks_v_init_shape():
 # --- the CPU kernel's pieces -----------------------------------------------------------
 
 def test_vectorised_exp_is_within_two_ulp():
+    import numba
     import numpy as np
+
+    @numba.njit
+    def exp_all(z, out):
+        for i in range(z.shape[0]):
+            out[i] = cpu_kernels._exp(z[i])
 
     z = np.linspace(-87, 88, 200_001, dtype=np.float32)
     out = np.empty_like(z)
-    bits = np.empty(z.shape, dtype=np.int32)
-    cpu_kernels._exp_row(z, out, bits)
+    exp_all(z, out)
     want = np.exp(z.astype(np.float64))
     ulp = np.spacing(want.astype(np.float32)).astype(np.float64)
     assert np.max(np.abs(out - want) / ulp) <= 2.0
