@@ -3,7 +3,7 @@
 The reference loop makes ~20 passes over memory per time step through autograd. Here each
 pass is one Numba-compiled loop nest: neurons are split into contiguous blocks, a block
 keeps its potentials in a small buffer while it walks through time, and blocks run on all
-cores (on torch's own OpenMP threads, see ``_forward_parallel``). Traffic per element (fp32):
+cores (on torch's own OpenMP threads, see ``_kernel``). Traffic per element (fp32):
 
 * forward reads ``x`` and writes ``s``: 8 B (the same with or without grad);
 * backward recomputes ``h`` from ``x`` block by block into a cache-resident buffer instead
@@ -26,7 +26,7 @@ How the code is shaped for speed (each measured on the 2-core development machin
   (reference counting, ``min``/``max``) it had not inlined yet — and ran 2-7x slower.
 * The surrogate derivative is computed inside the gradient loop, one pass per time step;
   a separate pass through a scratch row cost 20 %.
-* Each surrogate gets its own compiled backward (``_backward_kernel``), made on first use:
+* Each surrogate gets its own compiled kernel (``_kernel``), made on first use:
   a fresh installation compiles only what it runs (the default LIF: a few seconds), and
   every compiled variant is cached on disk.
 """
@@ -240,28 +240,30 @@ def _span(w, workers, n, block):
     return min(n, w * per), min(n, (w + 1) * per)
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def _forward_parallel(x, v0, s, vseq, vT, n, block, workers, tau, vth, vr, soft, decay, store_v):
-    for w in numba.prange(workers):
-        lo, hi = _span(w, workers, n, block)
-        _forward_range(x, v0, s, vseq, vT, lo, hi, block, tau, vth, vr, soft, decay, store_v)
-
-
 @functools.cache
-def _backward_kernel(kind: int):
-    """The parallel backward for surrogate ``kind``, compiled on first use (then cached on disk).
+def _kernel(kind: int):
+    """Both passes for surrogate ``kind`` on all cores, compiled on first use (then cached on disk).
 
-    ``kind`` is a constant of the closure, so Numba compiles ``_backward_range`` and
-    ``_grad_row`` for that surrogate only.
+    ``kind`` is a constant of the closure, so Numba compiles the backward for that surrogate
+    only. One parallel function serves both passes because each parallel function costs
+    about a second to compile. ``seq`` is the ``[T, N]`` output (spikes, or dL/dX) and
+    ``state`` the ``[N]`` one (V[T], or dL/dV[0]); ``vseq`` is v_seq, written by the forward
+    and its gradient read by the backward when ``has_vseq``; ``gs`` and ``gvT`` are the
+    backward's incoming gradients for the spikes and V[T].
     """
     @numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-    def backward_parallel(x, v0, gs, gvseq, gvT, gx, gv0, n, block, workers, tau, vth, vr, a, c1, c2,
-                          soft, detach, decay, has_gs, has_gvseq, has_gvT):
+    def run(backward, x, v0, seq, state, vseq, gs, gvT, n, block, workers, constants, flags):
+        # constants and flags come packed: every argument of a parallel function adds to its compile time
+        tau, vth, vr, a, c1, c2 = constants
+        soft, detach, decay, has_vseq, has_gs, has_gvT = flags
         for w in numba.prange(workers):
             lo, hi = _span(w, workers, n, block)
-            _backward_range(kind, x, v0, gs, gvseq, gvT, gx, gv0, lo, hi, block, tau, vth, vr, a, c1, c2,
-                            soft, detach, decay, has_gs, has_gvseq, has_gvT)
-    return backward_parallel
+            if backward:
+                _backward_range(kind, x, v0, gs, vseq, gvT, seq, state, lo, hi, block, tau, vth, vr, a, c1, c2,
+                                soft, detach, decay, has_gs, has_vseq, has_gvT)
+            else:
+                _forward_range(x, v0, seq, vseq, state, lo, hi, block, tau, vth, vr, soft, decay, has_vseq)
+    return run
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -337,6 +339,7 @@ class _OutputPool:
 
 
 _OUTPUTS = _OutputPool()
+_DUMMY_SEQ, _DUMMY_STATE = torch.empty(1, 1), torch.empty(1)  # stand-ins for absent inputs (never read)
 
 
 def empty_cache() -> None:
@@ -356,39 +359,31 @@ class LIFFunction(torch.autograd.Function):
     def forward(ctx, x, v0, tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset, store_v_seq):
         T, n = x.shape
         f = np.float32
-        s = _OUTPUTS.empty(x.shape)
-        vseq = torch.empty_like(x) if store_v_seq else x.new_empty((1, 1))
-        vT = _OUTPUTS.empty((n,))
         soft = v_reset is None
-        vr = 0.0 if soft else v_reset
-        _forward_parallel(_np(x), _np(v0), _np(s), _np(vseq), _np(vT), n, FORWARD_BLOCK, numba.get_num_threads(),
-                          f(tau), f(v_threshold), f(vr), soft, decay_input, store_v_seq)
+        # the kernel's constants, in float32 as the reference computes
+        ctx.constants = (f(tau), f(v_threshold), f(0.0 if soft else v_reset), f(alpha), f(c1), f(c2))
+        ctx.flags = (soft, detach_reset, decay_input)
+        ctx.kind = kind
+        s = _OUTPUTS.empty(x.shape)
+        vT = _OUTPUTS.empty((n,))
+        vseq = torch.empty_like(x) if store_v_seq else _DUMMY_SEQ
+        _kernel(kind)(False, _np(x), _np(v0), _np(s), _np(vT), _np(vseq), _np(_DUMMY_SEQ), _np(_DUMMY_STATE),
+                      n, FORWARD_BLOCK, numba.get_num_threads(), ctx.constants, (*ctx.flags, store_v_seq, False, False))
         ctx.save_for_backward(x, v0)
         ctx.set_materialize_grads(False)  # an unused output's gradient stays None: no [T, N] of zeros to read
-        ctx.params = (tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset)
         return s, vT, (vseq if store_v_seq else None)
 
     @staticmethod
     @torch.autograd.function.once_differentiable  # second derivatives: use backend='reference'
     def backward(ctx, gs, gvT, gvseq):
         x, v0 = ctx.saved_tensors
-        tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset = ctx.params
-        f = np.float32
         T, n = x.shape
         gx = _OUTPUTS.empty(x.shape)
         gv0 = _OUTPUTS.empty((n,))
-        dummy = x.new_empty((1, 1))
-        soft = v_reset is None
-        vr = 0.0 if soft else v_reset
-        _backward_kernel(kind)(
-            _np(x), _np(v0),
-            _np(gs.contiguous()) if gs is not None else _np(dummy),
-            _np(gvseq.contiguous()) if gvseq is not None else _np(dummy),
-            _np(gvT.contiguous()) if gvT is not None else _np(dummy[0]),
-            _np(gx), _np(gv0), n, _backward_block(T), numba.get_num_threads(),
-            f(tau), f(v_threshold), f(vr), f(alpha), f(c1), f(c2), soft, detach_reset, decay_input,
-            gs is not None, gvseq is not None, gvT is not None,
-        )
+        given = lambda g, dummy: _np(g.contiguous() if g is not None else dummy)  # noqa: E731
+        _kernel(ctx.kind)(True, _np(x), _np(v0), _np(gx), _np(gv0), given(gvseq, _DUMMY_SEQ), given(gs, _DUMMY_SEQ),
+                          given(gvT, _DUMMY_STATE), n, _backward_block(T), numba.get_num_threads(), ctx.constants,
+                          (*ctx.flags, gvseq is not None, gs is not None, gvT is not None))
         # a scalar initial state (one value for every neuron, shape [1]) gets no gradient
         return gx, (gv0 if v0.shape[0] == n else None), None, None, None, None, None, None, None, None, None, None
 
