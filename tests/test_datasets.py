@@ -8,6 +8,7 @@ import http.server
 import io
 import tarfile
 import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -549,3 +550,95 @@ def test_fashion_mnist_official_checksums_are_listed_in_data_readme():
         for remotes in source.files.values():
             for remote in remotes:
                 assert remote.checksum in readme and remote.url in readme
+
+
+# --- CelebA (chapter 6, paper) against the loopback server ---------------------------------------
+
+class HtmlHandler(RangeHandler):
+    def do_GET(self):  # noqa: N802  what Google Drive sends when a file's quota is spent
+        body = b"<html><body>Too many users have viewed or downloaded this file recently.</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_web_page_instead_of_the_file_is_refused_and_leaves_nothing(tmp_path):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HtmlHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        remote = RemoteFile("toy", "big.zip", f"http://127.0.0.1:{httpd.server_address[1]}/big.zip", md5="d" * 32)
+        with pytest.raises(DownloadError, match="web page instead of the file.*quota") as err:
+            datasets.fetch(remote, root=tmp_path, progress=False, timeout=5)
+        assert "partial download is kept" not in str(err.value) and "by hand" in str(err.value)
+        assert list((tmp_path / "toy").iterdir()) == []
+    finally:
+        httpd.shutdown()
+
+
+def face_jpeg(seed: int) -> bytes:
+    """A 178×218 picture: a green band above and below CelebA's 148×148 centre crop, red left
+    and blue right inside it, so the crop and its orientation can be read off the result."""
+    from PIL import Image
+
+    pixels = np.zeros((218, 178, 3), dtype=np.uint8)
+    pixels[:, :89] = (220, 20, 20)
+    pixels[:, 89:] = (20, 20, 220)
+    pixels[:30], pixels[188:] = (20, 220, 20), (20, 220, 20)   # outside rows 35..182
+    pixels[100, seed] = 255                                    # makes every file different
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="JPEG", quality=95)
+    return buf.getvalue()
+
+
+def test_celeba_is_downloaded_cropped_resized_and_split_by_the_official_partition(server, tmp_path, monkeypatch):
+    pytest.importorskip("PIL")
+    from snnlib.datasets import faces as celeba_module
+
+    served, base = server
+    names = [f"{i:06d}.jpg" for i in range(1, 6)]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i, name in enumerate(names):
+            zf.writestr(f"img_align_celeba/{name}", face_jpeg(i))
+    files = {"img_align_celeba.zip": buf.getvalue(),
+             "list_eval_partition.txt": "".join(f"{n} {c}\n" for n, c in zip(names, "00120")).encode()}
+    for name, content in files.items():
+        (served / name).write_bytes(content)
+    monkeypatch.setattr(celeba_module, "GDRIVE_URL", base + "/{}")
+    monkeypatch.setattr(celeba_module, "CELEBA_FILES",
+                        {name: (name, hashlib.md5(content).hexdigest()) for name, content in files.items()})
+
+    train = datasets.celeba("train", root=tmp_path, progress=False)
+    assert train.names == [names[0], names[1], names[4]] and len(train) == 3
+    assert train.samples.dtype == torch.uint8 and train.samples.shape == (3, 3, 64, 64)
+    assert train[0][1] == -1 and train.info.classes == 0
+    red, blue = torch.tensor([220, 20, 20]), torch.tensor([20, 20, 220])
+    img = train.samples[0].permute(1, 2, 0).int()                           # [64, 64, 3]
+    assert (img[:, :28] - red).abs().max() < 30 and (img[:, 36:] - blue).abs().max() < 30  # left red, right blue
+    assert (img[..., 1] < 60).all()                                          # no green: the bands were cropped away
+    for name in files:
+        (served / name).unlink()                                             # later calls need no server
+    assert torch.equal(datasets.celeba("train", root=tmp_path, progress=False).samples, train.samples)
+    assert datasets.celeba("test", root=tmp_path, progress=False).names == [names[3]]
+    assert datasets.celeba("valid", root=tmp_path, progress=False).names == [names[2]]
+    assert not list((tmp_path / "celeba").glob("*.part"))
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"split": "val"}, r"split must be one of \('train', 'valid', 'test'\); got 'val'"),
+    ({"size": 200}, r"size must be an int between 8 and 148; got 200"),
+])
+def test_celeba_bad_arguments(kwargs, error, tmp_path):
+    with pytest.raises(ValueError, match=error):
+        datasets.celeba(root=tmp_path, progress=False, **kwargs)
+    assert not (tmp_path / "celeba").exists()   # refused before any download
+
+
+def test_celeba_partition_file_with_a_bad_line_is_named(tmp_path):
+    from snnlib.datasets.faces import read_partition
+
+    (tmp_path / "p.txt").write_text("000001.jpg 0\n000002.jpg 7\n")
+    with pytest.raises(ValueError, match=r"p.txt, line 2: expected '<image>.jpg <0\|1\|2>'"):
+        read_partition(tmp_path / "p.txt")

@@ -120,6 +120,10 @@ def test_bad_inputs_get_clear_errors():
         vae.SpikingVAE(attention="pfa")
     with pytest.raises(ValueError, match=r"latents must be \[T=4, N, C=8\]"):
         model.decode(torch.zeros(3, 2, 8))
+    with pytest.raises(ValueError, match=r"float in \[-1, 1\] or uint8; got torch.int64"):
+        model.reconstruct(torch.zeros(2, 1, 16, 16, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"images must be \[n, C, H, W\], float in \[-1, 1\] or uint8; got torch.float32 \[16, 16\]"):
+        vae.fit_vae(model, torch.zeros(16, 16), epochs=1, progress=False)
 
 
 def test_fit_reduces_the_loss():
@@ -127,6 +131,36 @@ def test_fit_reduces_the_loss():
     images = torch.rand(64, 1, 16, 16) * 2 - 1
     history = vae.fit_vae(model, images, epochs=3, batch=32, progress=False)
     assert len(history) == 3 and history[-1]["loss"] < history[0]["loss"]
+
+
+def test_uint8_images_are_the_same_images_as_floats():
+    model = small().eval()
+    pixels = torch.randint(0, 256, (6, 1, 16, 16), dtype=torch.uint8)
+    as_float = pixels.float() / 127.5 - 1
+    assert torch.equal(vae.as_images(pixels), as_float)
+    a = model.reconstruct(pixels, torch.Generator().manual_seed(3))
+    b = model.reconstruct(as_float, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and a.device == pixels.device
+
+
+def test_fit_takes_uint8_images_and_flips_half_of_each_batch(monkeypatch):
+    seen = []
+    model = small()
+    real_loss = model.loss
+
+    def spy(x, out):
+        seen.append(x.clone())
+        return real_loss(x, out)
+
+    monkeypatch.setattr(model, "loss", spy)
+    ramp = torch.arange(16, dtype=torch.uint8).repeat(64, 1, 16, 1) * 16        # brighter to the right
+    vae.fit_vae(model, ramp, epochs=2, batch=32, hflip=True, progress=False)
+    batch = torch.cat(seen)
+    assert batch.dtype == torch.float32 and batch.min() >= -1 and batch.max() <= 1
+    rising = batch[:, 0, 0, -1] > batch[:, 0, 0, 0]
+    assert 0.25 < rising.float().mean() < 0.75          # some mirrored, some not
+    ramp_f = vae.as_images(ramp[:1])[0]
+    assert all(torch.equal(x, ramp_f) or torch.equal(x, ramp_f.flip(-1)) for x in batch)
 
 
 def test_proxy_metrics():

@@ -2,10 +2,12 @@
 
 Offline, real data: :func:`digits` and :func:`event_digits`. The papers' neuromorphic datasets
 (:func:`dvs_gesture`, :func:`cifar10_dvs`, :func:`ncaltech101`, through tonic) and
-:func:`fashion_mnist` and :func:`mnist` (IDX files) are the ``paper`` profile's, downloaded by
+:func:`fashion_mnist` and :func:`mnist` (IDX files) and :func:`celeba` (64×64 faces, chapter 6) are the
+``paper`` profile's, downloaded by
 :func:`fetch`: checksummed, atomic and resumable.
 Nothing here touches the network unless a download is asked for.
 """
+from .faces import celeba
 from .download import DownloadError, RemoteFile, cache_dir, extract, fetch, sha256sum
 from .frames import FlipRoll, first_fraction_split, frames_by_count, to_frames
 from .idx import FASHION_CLASSES, fashion_mnist, mnist, read_idx
@@ -17,4 +19,5 @@ __all__ = [
     "RemoteFile", "DownloadError", "fetch", "extract", "cache_dir", "sha256sum", "read_idx",
     "frames_by_count", "FlipRoll", "first_fraction_split", "to_frames",
     "dvs_gesture", "cifar10_dvs", "ncaltech101", "FrameFolder", "fashion_mnist", "mnist", "FASHION_CLASSES",
+    "celeba",
 ]

@@ -94,6 +94,10 @@ class _Truncated(OSError):
     """The server closed the connection before sending everything it announced."""
 
 
+class _NotTheFile(OSError):
+    """The server answered with something else than the file (a web page)."""
+
+
 def _stream(remote: RemoteFile, part: Path, timeout: float, progress: bool) -> None:
     """Append the remote file to ``part``, resuming from its current size when the server allows."""
     have = part.stat().st_size if part.exists() else 0
@@ -105,6 +109,10 @@ def _stream(remote: RemoteFile, part: Path, timeout: float, progress: bool) -> N
             return
         raise
     with response:
+        if "text/html" in response.headers.get("Content-Type", "") and not remote.filename.endswith((".html", ".htm")):
+            # e.g. Google Drive's "quota exceeded" or "cannot scan for viruses" page: not the file
+            raise _NotTheFile("the server sent a web page instead of the file (for Google Drive files: the "
+                              "download quota may be exhausted for today, or the link needs a browser)")
         content_range = response.headers.get("Content-Range", "")
         resumed = bool(have) and getattr(response, "status", None) == 206 and content_range.startswith(f"bytes {have}-")
         mode = "ab" if resumed else "wb"  # a server that ignores Range sends everything again
@@ -153,8 +161,9 @@ def fetch(remote: RemoteFile, root: Path | None = None, *, timeout: float = 60.0
     try:
         _stream(remote, part, timeout, progress)
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        raise DownloadError(f"{remote.dataset}: could not download {remote.url} ({exc}). "
-                            f"A partial download is kept in {part} and resumed next time. "
+        kept = (f"A partial download is kept in {part} and resumed next time. "
+                if part.exists() and part.stat().st_size else "")
+        raise DownloadError(f"{remote.dataset}: could not download {remote.url} ({exc}). {kept}"
                             f"{_manual_hint(remote, target)}") from exc
     got = sha256sum(part, remote.algorithm)
     if got != remote.checksum:

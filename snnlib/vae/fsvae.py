@@ -149,8 +149,9 @@ class SpikingVAE(nn.Module):
 
     # -- the pieces -------------------------------------------------------------------------------
     def _check(self, x: torch.Tensor) -> None:
-        if not torch.is_floating_point(x) or x.dim() != 4:
-            raise ValueError(f"SpikingVAE expects float images [N, C, H, W]; got {x.dtype} {list(x.shape)}")
+        if not (torch.is_floating_point(x) or x.dtype == torch.uint8) or x.dim() != 4:
+            raise ValueError(f"SpikingVAE expects images [N, C, H, W], float in [-1, 1] or uint8; "
+                             f"got {x.dtype} {list(x.shape)}")
         if x.shape[1:] != (self.in_channels, self.size, self.size):
             raise ValueError(f"SpikingVAE was built for images [N, {self.in_channels}, {self.size}, {self.size}]; "
                              f"got {list(x.shape)}")
@@ -160,8 +161,9 @@ class SpikingVAE(nn.Module):
 
     def encode(self, x: torch.Tensor, generator: torch.Generator | None = None):
         """Posterior latents ``z`` ``[T, N, C]`` and probabilities ``π^q`` and ``π^p`` ``[T, N, C]``
-        (the prior run on the posterior's own past, as in training)."""
+        (the prior run on the posterior's own past, as in training), on the model's device."""
         self._check(x)
+        x = as_images(x, self.device)
         self._reset()
         e = self.encoder(x.unsqueeze(0).expand(self.T, *x.shape))             # [T, N, C] spike features
         z_prev = torch.zeros(x.shape[0], self.latent, device=x.device, dtype=x.dtype)
@@ -196,7 +198,14 @@ class SpikingVAE(nn.Module):
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self(x, generator).recon
+        """Reconstructions of ``x`` ``[N, C, H, W]`` (in [-1, 1], or ``uint8``), computed on the
+        model's device and returned on ``x``'s."""
+        x_in = as_images(x, self.device)
+        return self(x_in, generator).recon.to(x.device)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
@@ -212,12 +221,25 @@ class SpikingVAE(nn.Module):
         return self.decode(torch.stack(zs))
 
 
+def as_images(x: torch.Tensor, device=None) -> torch.Tensor:
+    """Images as the model takes them: float in [-1, 1] on ``device``. ``uint8`` images (0–255,
+    e.g. :func:`snnlib.datasets.celeba`) are converted after the move, so only bytes travel."""
+    x = x.to(device) if device is not None else x
+    return x.float() / 127.5 - 1 if x.dtype == torch.uint8 else x
+
+
 def fit_vae(model: SpikingVAE, images: torch.Tensor, epochs: int, *, batch: int = 64, lr: float = 1e-3,
             weight_decay: float = 1e-3, seed: int = 0, max_steps_per_epoch: int | None = None,
-            progress: bool = True) -> list[dict]:
-    """AdamW on ``MSE + β·MMD²`` (FSVAE's optimiser), images ``[n, C, H, W]`` in [-1, 1]; returns
-    the mean loss terms per epoch."""
+            hflip: bool = False, progress: bool = True) -> list[dict]:
+    """AdamW on ``MSE + β·MMD²`` (FSVAE's optimiser); returns the mean loss terms per epoch.
+
+    ``images`` ``[n, C, H, W]`` in [-1, 1] or ``uint8``, on any device: each batch moves to the
+    model's device. ``hflip`` mirrors a random half of every batch (FSVAE's CelebA augmentation).
+    """
     integer("epochs", epochs)
+    if images.dim() != 4 or not (images.dtype == torch.uint8 or torch.is_floating_point(images)):
+        raise ValueError(f"images must be [n, C, H, W], float in [-1, 1] or uint8; got {images.dtype} "
+                         f"{list(images.shape)}")
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -234,7 +256,10 @@ def fit_vae(model: SpikingVAE, images: torch.Tensor, epochs: int, *, batch: int 
         order = torch.randperm(len(images), generator=g)
         sums = {"loss": 0.0, "recon": 0.0, "mmd": 0.0}
         for s in range(steps):
-            x = images[order[s * batch:(s + 1) * batch]]
+            x = as_images(images[order[s * batch:(s + 1) * batch]], model.device)
+            if hflip:
+                flip = (torch.rand(len(x), generator=g) < 0.5).to(x.device)
+                x = torch.where(flip[:, None, None, None], x.flip(-1), x)
             terms = model.loss(x, model(x, g))
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()

@@ -84,24 +84,34 @@ def classifier_frechet_distance(clf: ProxyClassifier, real: torch.Tensor, fake: 
     return frechet_distance(clf.features(real).numpy(), clf.features(fake).numpy())
 
 
-def inception_metrics(real: torch.Tensor, fake: torch.Tensor) -> dict:
+def inception_metrics(real: torch.Tensor, fake: torch.Tensor, *, batch: int = 500, device=None) -> dict:
     """Real FID and IS with torchmetrics and the Inception weights it downloads (``paper`` profile).
-    Images ``[N, C, H, W]`` in [-1, 1]; grey images are repeated to three channels."""
+
+    Images ``[N, C, H, W]``, float in [-1, 1] or ``uint8``; grey images are repeated to three
+    channels. They go through the Inception network ``batch`` at a time on ``device`` (default:
+    the GPU if there is one), so tens of thousands of images fit in memory.
+    """
     try:
         from torchmetrics.image.fid import FrechetInceptionDistance
         from torchmetrics.image.inception import InceptionScore
     except ImportError:
         raise ImportError("FID and IS need torchmetrics with its image extra: "
                           "pip install 'torchmetrics[image]' (downloads the Inception weights on first use)") from None
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
 
-    def to_uint8(x):
-        x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-        return x.repeat(1, 3, 1, 1) if x.shape[1] == 1 else x
+    def chunks(x):
+        for start in range(0, len(x), batch):
+            part = x[start:start + batch].to(device)
+            if part.dtype != torch.uint8:
+                part = ((part.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+            yield part.repeat(1, 3, 1, 1) if part.shape[1] == 1 else part
 
-    fid = FrechetInceptionDistance(normalize=False)
-    fid.update(to_uint8(real), real=True)
-    fid.update(to_uint8(fake), real=False)
-    score = InceptionScore(normalize=False)
-    score.update(to_uint8(fake))
+    fid = FrechetInceptionDistance(normalize=False).to(device)
+    score = InceptionScore(normalize=False).to(device)
+    for part in chunks(real):
+        fid.update(part, real=True)
+    for part in chunks(fake):
+        fid.update(part, real=False)
+        score.update(part)
     mean, std = score.compute()
     return {"fid": float(fid.compute()), "is": float(mean), "is_std": float(std)}
