@@ -180,3 +180,12 @@ def test_proxy_metrics():
     assert 1.0 <= score <= 10.0
     assert vae.classifier_inception_score(clf, images[:1].repeat(50, 1, 1, 1)) == pytest.approx(1.0, abs=1e-6)
     assert vae.classifier_frechet_distance(clf, images, images) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_the_celeba_network_takes_rgb_64x64_uint8_images():
+    # FSVAE's large network for CelebA: one more block (512 channels), three colour channels
+    torch.manual_seed(0)
+    model = vae.SpikingVAE(in_channels=3, size=64, T=2, latent=8, k=4, channels=(8, 8, 8, 8, 16), attention="tcja")
+    faces = torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8)
+    vae.fit_vae(model, faces, epochs=1, batch=2, hflip=True, progress=False)
+    assert model.reconstruct(faces).shape == (4, 3, 64, 64) and model.sample(3).shape == (3, 3, 64, 64)
