@@ -189,3 +189,44 @@ def test_the_celeba_network_takes_rgb_64x64_uint8_images():
     faces = torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8)
     vae.fit_vae(model, faces, epochs=1, batch=2, hflip=True, progress=False)
     assert model.reconstruct(faces).shape == (4, 3, 64, 64) and model.sample(3).shape == (3, 3, 64, 64)
+
+
+class Projection(torch.nn.Module):
+    """A stand-in for Inception: a fixed random projection of the pixels to 6 features."""
+
+    def __init__(self, pixels: int):
+        super().__init__()
+        self.register_buffer("w", torch.randn(pixels, 6, generator=torch.Generator().manual_seed(0)) / pixels ** 0.5)
+
+    def forward(self, x):
+        return x.flatten(1).float() @ self.w
+
+
+class CornerClass(torch.nn.Module):
+    """Logits that are sure of one of 4 classes, read from the top-left pixel (0, 80, 160 or 240)."""
+
+    def forward(self, x):
+        return 50.0 * torch.nn.functional.one_hot(x[:, 0, 0, 0].long() // 80, 4).float()
+
+
+def test_fid_and_is_path_agrees_with_snnlib_formulas_on_a_stand_in_network():
+    pytest.importorskip("torchmetrics")
+    gen = torch.Generator().manual_seed(1)
+    real = torch.rand(120, 1, 8, 8, generator=gen) * 2 - 1
+    fake = (torch.rand(90, 1, 8, 8, generator=gen) * 1.6 - 0.6)
+    net = Projection(3 * 8 * 8)
+    got = vae.inception_metrics(real, fake, batch=7, device="cpu", network=net)   # 7: many batches
+    as_rgb = lambda x: ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).repeat(1, 3, 1, 1)  # noqa: E731
+    want = vae.frechet_distance(net(as_rgb(real)), net(as_rgb(fake)))
+    assert got["fid"] == pytest.approx(want, rel=1e-4)
+    # uint8 input is the same images
+    assert vae.inception_metrics(as_rgb(real), as_rgb(fake), device="cpu", network=net)["fid"] == pytest.approx(got["fid"])
+
+    torch.manual_seed(0)   # torchmetrics shuffles the samples into its 10 splits
+    classes = torch.arange(400) % 4
+    images = torch.zeros(400, 3, 8, 8, dtype=torch.uint8)
+    images[:, :, 0, 0] = (classes * 80).to(torch.uint8)[:, None]
+    four = vae.inception_metrics(images, images, batch=64, device="cpu", network=CornerClass())
+    one = vae.inception_metrics(images, images[classes == 2], device="cpu", network=CornerClass())
+    assert 3.7 < four["is"] <= 4.0 + 1e-6       # sure and evenly spread over 4 classes: IS ≈ 4
+    assert one["is"] == pytest.approx(1.0)      # always the same class: IS = 1

@@ -10,6 +10,8 @@ the downloaded Inception weights.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from torch import nn
@@ -84,12 +86,15 @@ def classifier_frechet_distance(clf: ProxyClassifier, real: torch.Tensor, fake: 
     return frechet_distance(clf.features(real).numpy(), clf.features(fake).numpy())
 
 
-def inception_metrics(real: torch.Tensor, fake: torch.Tensor, *, batch: int = 500, device=None) -> dict:
+def inception_metrics(real: torch.Tensor, fake: torch.Tensor, *, batch: int = 500, device=None,
+                      network: nn.Module | None = None) -> dict:
     """Real FID and IS with torchmetrics and the Inception weights it downloads (``paper`` profile).
 
     Images ``[N, C, H, W]``, float in [-1, 1] or ``uint8``; grey images are repeated to three
-    channels. They go through the Inception network ``batch`` at a time on ``device`` (default:
-    the GPU if there is one), so tens of thousands of images fit in memory.
+    channels. They go through the network ``batch`` at a time on ``device`` (default: the GPU if
+    there is one), so tens of thousands of images fit in memory. ``network`` replaces Inception-v3
+    by a module mapping ``uint8`` images ``[N, 3, H, W]`` to ``[N, D]``, whose outputs then serve
+    as FID features and IS logits (the tests use one; it needs no download and no torch-fidelity).
     """
     try:
         from torchmetrics.image.fid import FrechetInceptionDistance
@@ -106,8 +111,12 @@ def inception_metrics(real: torch.Tensor, fake: torch.Tensor, *, batch: int = 50
                 part = ((part.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
             yield part.repeat(1, 3, 1, 1) if part.shape[1] == 1 else part
 
-    fid = FrechetInceptionDistance(normalize=False).to(device)
-    score = InceptionScore(normalize=False).to(device)
+    fid = FrechetInceptionDistance(feature=network if network is not None else 2048, normalize=False,
+                                   input_img_size=(3, *real.shape[-2:])).to(device)
+    with warnings.catch_warnings():  # its notice that it keeps every feature vector: 1,008 floats per image here
+        warnings.filterwarnings("ignore", message=".*will save all extracted features", category=UserWarning)
+        score = InceptionScore(feature=network if network is not None else "logits_unbiased", normalize=False)
+    score = score.to(device)
     for part in chunks(real):
         fid.update(part, real=True)
     for part in chunks(fake):
