@@ -43,7 +43,8 @@ import numpy as np
 import torch
 from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic
+from numba.core.errors import TypingError
+from numba.extending import intrinsic, overload
 
 DTYPES = (torch.float32,)
 FORWARD_BLOCK = 16384  # neurons per forward block: 64 KiB of potentials, long contiguous rows
@@ -83,33 +84,67 @@ def _exp(x):
     return y * _as_float32((np.int32(k) + np.int32(127)) << np.int32(23))
 
 
-@numba.njit(inline="always", error_model="numpy")
-def _surrogate(kind, z, a, c1, c2):
-    """g'(z) for ``z = h - v_threshold``: snnlib.surrogate.*.derivative in the same operation order.
+# snnlib.surrogate.*.derivative at z = h - v_threshold, in the same operation order. Every
+# operand is float32 (constants from SurrogateFunction.kernel_constants), so nothing is
+# promoted to float64 behind the reference's back.
 
-    Every operand is float32 (constants from SurrogateFunction.kernel_constants), so nothing
-    is promoted to float64 behind the reference's back. ``kind`` is a compile-time constant
-    wherever this is used, so only its own branch is compiled.
-    """
-    if kind == 0:  # Sigmoid: s = sigmoid(a z); (1 - s) s a
-        s = _ONE / (_ONE + _exp(-(a * z)))
-        return (_ONE - s) * s * a
-    elif kind == 1:  # ATan
-        w = z * c1
-        return c2 / (_ONE + w * w)
-    elif kind == 2:  # PiecewiseQuadratic
-        return max(c2 - c1 * abs(z), _ZERO)
-    elif kind == 3:  # PiecewiseExp
-        return c1 * _exp(c2 * abs(z))
-    elif kind == 4:  # SoftSign
-        w = c1 + abs(z)
-        return _ONE / (c2 * w * w)
-    elif kind == 5:  # SuperSpike
-        w = _ONE + abs(z)
-        return c1 / (w * w)
-    else:  # Erf
-        w = c2 * z
-        return c1 * _exp(-(w * w))
+@numba.njit(inline="always", error_model="numpy")
+def _sigmoid_grad(z, a, c1, c2):  # s = sigmoid(a z); (1 - s) s a
+    s = _ONE / (_ONE + _exp(-(a * z)))
+    return (_ONE - s) * s * a
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _atan_grad(z, a, c1, c2):
+    w = z * c1
+    return c2 / (_ONE + w * w)
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _piecewise_quadratic_grad(z, a, c1, c2):
+    return max(c2 - c1 * abs(z), _ZERO)
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _piecewise_exp_grad(z, a, c1, c2):
+    return c1 * _exp(c2 * abs(z))
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _soft_sign_grad(z, a, c1, c2):
+    w = c1 + abs(z)
+    return _ONE / (c2 * w * w)
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _super_spike_grad(z, a, c1, c2):
+    w = _ONE + abs(z)
+    return c1 / (w * w)
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _erf_grad(z, a, c1, c2):
+    w = c2 * z
+    return c1 * _exp(-(w * w))
+
+
+_SURROGATE_GRADS = (_sigmoid_grad, _atan_grad, _piecewise_quadratic_grad, _piecewise_exp_grad, _soft_sign_grad,
+                    _super_spike_grad, _erf_grad)  # indexed by SurrogateFunction.kernel_id
+
+
+def _surrogate_grad(kind, z, a, c1, c2):
+    """g'(z) of surrogate ``kind`` (``SurrogateFunction.kernel_id``), inside compiled code only."""
+    raise NotImplementedError("compiled-code only")
+
+
+@overload(_surrogate_grad, inline="always")
+def _surrogate_grad_for(kind, z, a, c1, c2):
+    # Chosen while Numba types the caller, where ``kind`` is a compile-time constant: each
+    # compiled kernel then contains (and spends compile time on) one surrogate only.
+    if not isinstance(kind, types.IntegerLiteral):
+        raise TypingError(f"_surrogate_grad needs a constant kind; got {kind}")
+    grad = _SURROGATE_GRADS[kind.literal_value]
+    return lambda kind, z, a, c1, c2: grad(z, a, c1, c2)
 
 
 # --- row functions: one time step for a row of neurons ---------------------------------
@@ -146,10 +181,11 @@ def _grad_row(kind, ht, gst, gxt, carry, tau, vth, vr, a, c1, c2, soft, detach, 
     for i in range(ht.shape[0]):
         h, gv = ht[i], carry[i]
         z = h - vth
+        sg = _surrogate_grad(kind, z, a, c1, c2)
         dv_ds = -vth if soft else vr - h  # how the reset moves v when the neuron spikes
         through_reset = _ZERO if detach else gv * dv_ds
         through_v = gv if soft or z < 0 else gv * _ZERO  # a hard reset cuts v from h when it fires
-        gh = (gst[i] + through_reset) * _surrogate(kind, z, a, c1, c2) + through_v
+        gh = (gst[i] + through_reset) * sg + through_v
         q = gh / tau
         gxt[i] = q if decay else gh
         carry[i] = gh - q
