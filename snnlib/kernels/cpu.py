@@ -212,8 +212,10 @@ def _copy_row(dst, src):
 # --- block loops ------------------------------------------------------------------------
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def _forward_range(x, v0, s, vseq, vT, lo, hi, block, tau, vth, vr, soft, decay, store_v):
-    """Neurons ``lo:hi`` of ``x [T, N]``, ``block`` at a time, walking through time."""
+def _forward_range(x, v0, s, vseq, vT, lo, hi, block, tau, vth, vr, soft, decay, store_v, spikes):
+    """Neurons ``lo:hi`` of ``x [T, N]``, ``block`` at a time, walking through time. ``spikes``
+    is True: a flag passed at run time, because a literal True here and False in the backward
+    would make Numba compile ``_step_row`` twice."""
     T = x.shape[0]
     vbuf = np.empty(block, dtype=np.float32)
     for b0 in range(lo, hi, block):
@@ -221,7 +223,7 @@ def _forward_range(x, v0, s, vseq, vT, lo, hi, block, tau, vth, vr, soft, decay,
         v = vbuf[:b1 - b0]
         _copy_row(v, v0[b0:b1] if v0.shape[0] > 1 else v0)  # v0 may be one value for all
         for t in range(T):
-            _step_row(v, x[t, b0:b1], s[t, b0:b1], tau, vth, vr, soft, decay, True)
+            _step_row(v, x[t, b0:b1], s[t, b0:b1], tau, vth, vr, soft, decay, spikes)
             if store_v:
                 _copy_row(vseq[t, b0:b1], v)
         _copy_row(vT[b0:b1], v)
@@ -229,10 +231,11 @@ def _forward_range(x, v0, s, vseq, vT, lo, hi, block, tau, vth, vr, soft, decay,
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
 def _backward_range(kind, x, v0, gs, gvseq, gvT, gx, gv0, lo, hi, block, tau, vth, vr, a, c1, c2,
-                    soft, detach, decay, has_gs, has_gvseq, has_gvT):
+                    soft, detach, decay, has_gs, has_gvseq, has_gvT, spikes):
     """BPTT for neurons ``lo:hi``. Each block first re-runs the forward from ``x`` (bit-identical,
     same operations) to rebuild the charged potentials ``h`` in a ``[T, block]`` cache-resident
-    buffer, then walks back through time with one carry per neuron."""
+    buffer, then walks back through time with one carry per neuron. ``spikes`` is False (see
+    ``_forward_range``)."""
     T = x.shape[0]
     hbuf = np.empty((T, block), dtype=np.float32)
     vbuf = np.empty(block, dtype=np.float32)
@@ -243,7 +246,7 @@ def _backward_range(kind, x, v0, gs, gvseq, gvT, gx, gv0, lo, hi, block, tau, vt
         v = vbuf[:n]
         _copy_row(v, v0[b0:b1] if v0.shape[0] > 1 else v0)
         for t in range(T):
-            _step_row(v, x[t, b0:b1], hbuf[t, :n], tau, vth, vr, soft, decay, False)
+            _step_row(v, x[t, b0:b1], hbuf[t, :n], tau, vth, vr, soft, decay, spikes)
         carry = v  # the potentials are no longer needed: the buffer now carries dL/dV
         _copy_row(carry, gvT[b0:b1] if has_gvT else zeros[:n])
         for t in range(T - 1, -1, -1):
@@ -296,9 +299,10 @@ def _kernel(kind: int):
             lo, hi = _span(w, workers, n, block)
             if backward:
                 _backward_range(kind, x, v0, gs, vseq, gvT, seq, state, lo, hi, block, tau, vth, vr, a, c1, c2,
-                                soft, detach, decay, has_gs, has_vseq, has_gvT)
+                                soft, detach, decay, has_gs, has_vseq, has_gvT, not backward)
             else:
-                _forward_range(x, v0, seq, vseq, state, lo, hi, block, tau, vth, vr, soft, decay, has_vseq)
+                _forward_range(x, v0, seq, vseq, state, lo, hi, block, tau, vth, vr, soft, decay, has_vseq,
+                               not backward)
     return run
 
 
