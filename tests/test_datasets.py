@@ -642,3 +642,23 @@ def test_celeba_partition_file_with_a_bad_line_is_named(tmp_path):
     (tmp_path / "p.txt").write_text("000001.jpg 0\n000002.jpg 7\n")
     with pytest.raises(ValueError, match=r"p.txt, line 2: expected '<image>.jpg <0\|1\|2>'"):
         read_partition(tmp_path / "p.txt")
+
+
+def test_celeba_with_an_undecodable_image_names_it_and_leaves_no_array(server, tmp_path, monkeypatch):
+    pytest.importorskip("PIL")
+    from snnlib.datasets import faces as celeba_module
+
+    served, base = server
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("img_align_celeba/000001.jpg", face_jpeg(0))
+        zf.writestr("img_align_celeba/000002.jpg", b"not a jpeg")
+    files = {"img_align_celeba.zip": buf.getvalue(), "list_eval_partition.txt": b"000001.jpg 0\n000002.jpg 0\n"}
+    for name, content in files.items():
+        (served / name).write_bytes(content)
+    monkeypatch.setattr(celeba_module, "GDRIVE_URL", base + "/{}")
+    monkeypatch.setattr(celeba_module, "CELEBA_FILES",
+                        {name: (name, hashlib.md5(content).hexdigest()) for name, content in files.items()})
+    with pytest.raises(ValueError, match="000002.jpg could not be decoded"):
+        datasets.celeba("train", root=tmp_path, progress=False)
+    assert not list((tmp_path / "celeba").glob("*.npy*"))

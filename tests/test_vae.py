@@ -141,6 +141,8 @@ def test_uint8_images_are_the_same_images_as_floats():
     a = model.reconstruct(pixels, torch.Generator().manual_seed(3))
     b = model.reconstruct(as_float, torch.Generator().manual_seed(3))
     assert torch.equal(a, b) and a.device == pixels.device
+    out = model(pixels, torch.Generator().manual_seed(3))
+    assert torch.equal(model.loss(pixels, out)["recon"], model.loss(as_float, out)["recon"])
 
 
 def test_fit_takes_uint8_images_and_flips_half_of_each_batch(monkeypatch):

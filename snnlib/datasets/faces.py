@@ -83,8 +83,12 @@ def _prepare(archive: Path, names: list[str], out: Path, size: int, progress: bo
             if missing:
                 raise ValueError(f"{archive} lacks {len(missing)} images of the partition, e.g. {missing[:3]}")
             for i, name in enumerate(names):
-                with zf.open(members[name]) as f, Image.open(f) as image:
-                    array[i] = face_crop(image, size)
+                try:
+                    with zf.open(members[name]) as f, Image.open(f) as image:
+                        array[i] = face_crop(image, size)
+                except (OSError, ValueError, zipfile.BadZipFile) as exc:
+                    raise ValueError(f"{archive}: {name} could not be decoded ({exc}); delete the archive "
+                                     "and download it again") from exc
                 if bar is not None:
                     bar.update(1)
         array.flush()

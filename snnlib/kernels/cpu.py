@@ -379,7 +379,7 @@ class _OutputPool:
 
 
 _OUTPUTS = _OutputPool()
-_DUMMY_SEQ, _DUMMY_STATE = torch.empty(1, 1), torch.empty(1)  # stand-ins for absent inputs (never read)
+_DUMMY_SEQ, _DUMMY_STATE = torch.empty(1, 1, dtype=torch.float32), torch.empty(1, dtype=torch.float32)  # stand-ins for absent inputs (never read)
 
 
 def empty_cache() -> None:

@@ -191,8 +191,8 @@ class SpikingVAE(nn.Module):
         return VAEOutput(self.decode(z), z, pi_q, pi_p)
 
     def loss(self, x: torch.Tensor, out: VAEOutput) -> dict:
-        """``{'loss', 'recon', 'mmd'}``: reconstruction MSE + β·MMD²."""
-        recon = nn.functional.mse_loss(out.recon, x)
+        """``{'loss', 'recon', 'mmd'}``: reconstruction MSE + β·MMD² (``x`` as :meth:`forward` takes it)."""
+        recon = nn.functional.mse_loss(out.recon, as_images(x, out.recon.device))
         mmd = mmd_squared(out.pi_q, out.pi_p)
         return {"loss": recon + self.beta * mmd, "recon": recon, "mmd": mmd}
 

@@ -94,7 +94,8 @@ def inception_metrics(real: torch.Tensor, fake: torch.Tensor, *, batch: int = 50
     channels. They go through the network ``batch`` at a time on ``device`` (default: the GPU if
     there is one), so tens of thousands of images fit in memory. ``network`` replaces Inception-v3
     by a module mapping ``uint8`` images ``[N, 3, H, W]`` to ``[N, D]``, whose outputs then serve
-    as FID features and IS logits (the tests use one; it needs no download and no torch-fidelity).
+    as FID features and IS logits (the tests use one; it needs no download and no torch-fidelity);
+    it is moved to ``device``.
     """
     try:
         from torchmetrics.image.fid import FrechetInceptionDistance
@@ -103,6 +104,8 @@ def inception_metrics(real: torch.Tensor, fake: torch.Tensor, *, batch: int = 50
         raise ImportError("FID and IS need torchmetrics with its image extra: "
                           "pip install 'torchmetrics[image]' (downloads the Inception weights on first use)") from None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if network is not None:
+        network = network.cpu()  # torchmetrics probes it with a CPU image while it is being built
 
     def chunks(x):
         for start in range(0, len(x), batch):
