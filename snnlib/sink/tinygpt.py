@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .._checks import integer
+from .metrics import attention_received, transformed_norms, value_norm_ratio
 
 ATTENTIONS = ("softmax", "softmax1", "sigmoid")
 
@@ -54,7 +55,8 @@ class Block(nn.Module):
         self.gate = nn.Linear(d, heads) if gate else None
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
 
-    def forward(self, x: torch.Tensor, visible: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    def forward(self, x: torch.Tensor, visible: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The next residual stream, and this layer's attention ``[B, H, T, T]`` and values ``[B, H, T, dh]``."""
         B, T, d = x.shape
         H, dh = self.heads, d // self.heads
         h = self.ln1(x)
@@ -75,8 +77,7 @@ class Block(nn.Module):
             o = o * torch.sigmoid(self.gate(h)).transpose(1, 2)[..., None]       # one gate per head and token
         x = x + self.out(o.transpose(1, 2).reshape(B, T, d))
         x = x + self.mlp(self.ln2(x))
-        fnorm = torch.einsum("bhtk,dhk->bhtd", v, self.out.weight.view(d, H, dh)).norm(dim=-1)
-        return x, {"attention": a, "values": v, "fnorms": fnorm}
+        return x, a, v
 
 
 class TinyGPT(nn.Module):
@@ -142,17 +143,19 @@ class TinyGPT(nn.Module):
             visible[rows, :, w] = True          # every query sees the waiver element
             visible[rows, w, :] = False         # which sees only itself
             visible[rows, w, w] = True
-        hidden, found = [x], []
+        hidden, attentions, values = [x], [], []
         for block in self.blocks:
-            x, inside = block(x, visible)
+            x, a, v = block(x, visible)
             hidden.append(x)
-            found.append(inside)
+            attentions.append(a)
+            values.append(v)
         logits = self.head(self.ln_f(x))[:, offset:]
         if not return_internals:
             return logits
+        values = torch.stack(values)
         internals = Internals(
-            attentions=torch.stack([f["attention"] for f in found]), values=torch.stack([f["values"] for f in found]),
-            fnorms=torch.stack([f["fnorms"] for f in found]), hidden=torch.stack(hidden),
+            attentions=torch.stack(attentions), values=values,
+            fnorms=transformed_norms(values, [block.out.weight for block in self.blocks]), hidden=torch.stack(hidden),
             mask=torch.ones(B, n, dtype=torch.bool, device=ids.device), causal=waiver is None)
         return logits, internals
 
@@ -173,7 +176,6 @@ class BigramBackcopy:
         integer("triggers", triggers)
         if triggers >= vocab:
             raise ValueError(f"triggers ({triggers}) must be fewer than the vocabulary ({vocab})")
-        g = torch.Generator().manual_seed(seed)
         gamma = torch.distributions.Gamma(torch.full((vocab, vocab), concentration), torch.ones(vocab, vocab))
         torch.manual_seed(seed)  # Gamma sampling uses the global generator; fixed for the chain
         rows = gamma.sample()
@@ -183,7 +185,14 @@ class BigramBackcopy:
             stationary = stationary @ self.transition
         self.stationary = stationary
         self.triggers = torch.topk(stationary, triggers).indices.sort().values
-        self._generator = g
+        self._generator = torch.Generator().manual_seed(seed)
+        # what sampling needs, computed once
+        self._cdf = self.transition.cumsum(-1)
+        self._cdf[:, -1] = 1.0                                              # guard against rounding
+        self._start_cdf = stationary.cumsum(0)
+        self._is_trigger = torch.zeros(vocab + 1, dtype=torch.bool)
+        self._is_trigger[self.triggers] = True
+        self._first = 1 if bos else 0                                       # the first content position
 
     @property
     def bos_id(self) -> int:
@@ -197,32 +206,30 @@ class BigramBackcopy:
     def sample(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``[batch, length]`` token ids following the rule (see the class docstring)."""
         g = generator or self._generator
-        cdf = self.transition.cumsum(-1)
-        cdf[:, -1] = 1.0                                                   # guard against rounding
+        first = self._first
         u = torch.rand(self.length, batch, generator=g)                   # row t: the draws for step t
         ids = torch.empty(batch, self.length, dtype=torch.long)
-        start = torch.searchsorted(self.stationary.cumsum(0), u[0]).clamp(max=self.vocab - 1)
-        first = 1 if self.bos else 0
+        start = torch.searchsorted(self._start_cdf, u[0]).clamp(max=self.vocab - 1)
         ids[:, 0] = self.bos_id if self.bos else start
         if self.bos:
             ids[:, 1] = start
-        is_trigger = torch.zeros(self.vocab + 1, dtype=torch.bool)
-        is_trigger[self.triggers] = True
         for t in range(first + 1, self.length):
             prev = ids[:, t - 1]
-            nxt = torch.searchsorted(cdf[prev], u[t][:, None])[:, 0].clamp(max=self.vocab - 1)
-            copy = is_trigger[prev] & (t - 2 >= first)
+            nxt = torch.searchsorted(self._cdf[prev], u[t][:, None])[:, 0].clamp(max=self.vocab - 1)
+            copy = self._is_trigger[prev] & (t - 2 >= first)
             ids[:, t] = torch.where(copy, ids[:, t - 2], nxt)
         return ids
 
     def backcopy_positions(self, ids: torch.Tensor) -> torch.Tensor:
         """``[B, T]`` booleans: positions whose token the backcopy rule determines."""
-        is_trigger = torch.zeros(self.vocab + 1, dtype=torch.bool)
-        is_trigger[self.triggers] = True
-        first = 1 if self.bos else 0
         out = torch.zeros_like(ids, dtype=torch.bool)
-        out[:, first + 2:] = is_trigger[ids[:, first + 1:-1]]
+        out[:, self._first + 2:] = self._is_trigger[ids[:, self._first + 1:-1]]
         return out
+
+
+def next_token_loss(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of predicting ``ids[:, t+1]`` from ``logits[:, t]`` (``[B, T, vocab]``, ``[B, T]``)."""
+    return nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
 
 
 def sink_summary(model: TinyGPT, ids: torch.Tensor, position: int = 0, waiver: torch.Tensor | None = None,
@@ -233,25 +240,18 @@ def sink_summary(model: TinyGPT, ids: torch.Tensor, position: int = 0, waiver: t
     heads and sequences). ``position`` counts the learnable sink token when the model has one
     (0 is then the sink token, 1 the first input token). With ``waiver`` the metrics are taken
     at each sequence's waiver position."""
-    from .metrics import attention_received, value_norm_ratio
-
+    was_training = model.training
     model.eval()
     with torch.no_grad():
         logits, inside = model(ids, waiver=waiver, return_internals=True)
-        loss = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1)).item()
+        loss = next_token_loss(logits, ids).item()
         offset = inside.attentions.shape[-1] - ids.shape[1]        # 1 with a sink token
         alpha = attention_received(inside.attentions, causal=inside.causal,
                                    normalised=model.attention == "softmax")          # [L, B, H, T]
-        values = inside.values
-        if waiver is not None:   # gather each sequence's waiver position
-            idx = (waiver + offset).view(1, -1, 1, 1).expand(alpha.shape[0], -1, alpha.shape[2], 1)
-            a_pos = alpha.gather(-1, idx)[..., 0]
-            ratio = torch.stack([value_norm_ratio(values[:, b:b + 1], int(waiver[b]) + offset)[:, 0]
-                                 for b in range(len(waiver))], 1)
-        else:
-            a_pos = alpha[..., position]
-            ratio = value_norm_ratio(values, position)
-    model.train()
+        where = torch.as_tensor(position).expand(ids.shape[0]) if waiver is None else waiver + offset   # [B]
+        a_pos = alpha.gather(-1, where.view(1, -1, 1, 1).expand(alpha.shape[0], -1, alpha.shape[2], 1))[..., 0]
+        ratio = value_norm_ratio(inside.values, where)
+    model.train(was_training)
     return {"loss": loss, "alpha": a_pos.mean(1), "sink_rate": 100.0 * (a_pos > eps).float().mean().item(),
             "value_ratio": ratio.mean(dim=(1, 2))}
 
@@ -281,7 +281,7 @@ def train_tinygpt(model: TinyGPT, task: BigramBackcopy, steps: int, *, batch: in
     for step in range(1, steps + 1):
         ids = task.sample(batch, g)
         logits = model(ids, waiver=pick(batch, g) if waiver else None)
-        loss = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
+        loss = next_token_loss(logits, ids)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
