@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from snnlib import models
 from snnlib.attention import PFA, compose_loop
 
 
@@ -110,8 +111,7 @@ def test_bad_input_names_expected_and_received():
 
 # --- the PFA paper's networks --------------------------------------------------------------------
 
-def count(module):
-    return sum(p.numel() for p in module.parameters())
+count = models.count_parameters
 
 
 def pfa_modules(net):

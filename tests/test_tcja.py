@@ -136,8 +136,7 @@ def test_gradients_reach_both_convolutions():
 
 # --- the paper's networks ---------------------------------------------------------------------
 
-def count(module):
-    return sum(p.numel() for p in module.parameters())
+count = models.count_parameters
 
 
 @pytest.mark.parametrize("name, with_tcja, without", [

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snnlib import layers, train
+from snnlib import layers, models, train
 from snnlib.neuron import LIF
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,7 +198,7 @@ def test_paper_recipes_build_the_published_networks(config, model, params):
     cfg = load_config(ROOT / config)
     net = build_model(cfg, (2, 128, 128))
     assert type(net).__name__ == model and net.T == cfg["frames"]["T"]
-    assert sum(p.numel() for p in net.parameters()) == params
+    assert models.count_parameters(net) == params
     assert cfg["train"]["scheduler"] == "cosine" and cfg["train"]["epochs"] == 1024 and cfg["train"]["batch_size"] == 16
 
 

@@ -103,7 +103,7 @@ class PFA(nn.Module):
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
         """AMC: ``A`` ``[T, N, C, H, W]``."""
         v_t, v_c, v_s = self.factors(x)
-        N, R, T = v_t.shape
+        N, _, T = v_t.shape
         C, (H, W) = v_c.shape[-1], v_s.shape[-2:]
         khatri_rao = (v_t[:, :, :, None] * v_c[:, :, None, :]).flatten(2).transpose(1, 2)   # [N, T·C, R]
         a = torch.bmm(khatri_rao, v_s.flatten(2) * self.scale)                              # [N, T·C, H·W]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..neuron import reset_net
+
 
 def count_parameters(module: nn.Module) -> int:
     """Number of parameters of ``module`` (every tensor in ``parameters()``)."""
@@ -16,8 +18,6 @@ def count_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
     as LIF updates is not counted. Neuron state is reset before and after; the module's train/eval
     mode is restored."""
     from torch.utils.flop_counter import FlopCounterMode
-
-    from ..neuron import reset_net
 
     was_training = module.training
     counter = FlopCounterMode(display=False)

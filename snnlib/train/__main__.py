@@ -42,6 +42,14 @@ EVENT_DATASETS = {"dvs_gesture": datasets.dvs_gesture, "cifar10_dvs": datasets.c
 PAPER_MODELS = {"DVSGestureNet": models.DVSGestureNet, "CIFAR10DVSNet": models.CIFAR10DVSNet,
                 "NCaltech101Net": models.NCaltech101Net}
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+# the papers' CosineAnnealingLR(T_max=epochs), stepped once per epoch
+SCHEDULERS = {"none": lambda optimizer, epochs: None,
+              "cosine": lambda optimizer, epochs: torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)}
+
+
+def frame_count(cfg: dict) -> int:
+    """Frames per recording for event data (``frames.T``, default 8)."""
+    return cfg.get("frames", {}).get("T", 8)
 
 
 def build_data(cfg: dict):
@@ -51,7 +59,7 @@ def build_data(cfg: dict):
     if name == "digits":
         train, test = datasets.digits("train", **spec), datasets.digits("test", **spec)
         return train, test, tuple(train.info.sample_shape)
-    T = cfg.get("frames", {}).get("T", 8)                # event data: frames per recording
+    T = frame_count(cfg)
     if name == "event_digits":
         train, test = (datasets.to_frames(datasets.event_digits(split, **spec), T) for split in ("train", "test"))
     elif name in EVENT_DATASETS:
@@ -67,7 +75,7 @@ def build_model(cfg: dict, input_shape: tuple) -> torch.nn.Module:
     if name == "conv":
         return models.build("conv", in_channels=input_shape[0], size=input_shape[-1], **spec)
     if name in PAPER_MODELS:
-        return PAPER_MODELS[name](**{"T": cfg.get("frames", {}).get("T", 8), **spec})
+        return PAPER_MODELS[name](**{"T": frame_count(cfg), **spec})
     return models.build(name, in_features=int(np.prod(input_shape)), **spec)
 
 
@@ -105,7 +113,7 @@ def load_config(path: str | Path) -> dict:
                 cfg["train"][key] = kind(cfg["train"][key])
             except (TypeError, ValueError):
                 raise ValueError(f"config {path}: train.{key} must be a number; got {cfg['train'][key]!r}") from None
-    if cfg["train"].get("scheduler", "none") not in ("none", "cosine"):
+    if cfg["train"].get("scheduler", "none") not in SCHEDULERS:
         raise ValueError(f"config {path}: train.scheduler must be 'none' or 'cosine'; got {cfg['train']['scheduler']!r}")
     if "encoder" not in cfg:  # event data arrive as frames [N, T, ...]; images need an encoder
         events = cfg["dataset"]["name"] in ("event_digits", *EVENT_DATASETS)
@@ -170,10 +178,7 @@ def main(argv: list[str] | None = None) -> dict:
         if opt_name not in OPTIMIZERS:
             raise ValueError(f"train.optimizer must be one of {sorted(OPTIMIZERS)}; got {opt_name!r}")
         optimizer = OPTIMIZERS[opt_name](model.parameters(), lr=settings["lr"])
-        schedule = settings.get("scheduler", "none")
-        # the papers' CosineAnnealingLR(T_max=epochs), stepped once per epoch
-        scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings["epochs"])
-                     if schedule == "cosine" else None)
+        scheduler = SCHEDULERS[settings.get("scheduler", "none")](optimizer, settings["epochs"])
         history = fit(
             model, loaders[0], loaders[1], epochs=settings["epochs"], loss=settings["loss"], optimizer=optimizer,
             scheduler=scheduler,
