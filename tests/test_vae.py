@@ -232,3 +232,14 @@ def test_fid_and_is_path_agrees_with_snnlib_formulas_on_a_stand_in_network():
     one = vae.inception_metrics(images, images[classes == 2], device="cpu", network=CornerClass())
     assert 3.7 < four["is"] <= 4.0 + 1e-6       # sure and evenly spread over 4 classes: IS ≈ 4
     assert one["is"] == pytest.approx(1.0)      # always the same class: IS = 1
+
+
+def test_several_fake_sets_share_one_pass_over_the_real_images():
+    pytest.importorskip("torchmetrics")
+    gen = torch.Generator().manual_seed(2)
+    real, a, b = (torch.rand(40, 1, 8, 8, generator=gen) * 2 - 1 for _ in range(3))
+    net = Projection(3 * 8 * 8)
+    both = vae.inception_metrics(real, {"a": a, "b": b * 0.5}, batch=16, device="cpu", network=net)
+    for name, fake in (("a", a), ("b", b * 0.5)):
+        alone = vae.inception_metrics(real, fake, batch=16, device="cpu", network=net)
+        assert both[name]["fid"] == pytest.approx(alone["fid"], rel=1e-6)

@@ -35,7 +35,7 @@ from torch import nn
 
 from .._checks import integer
 from ..attention import TCJA
-from ..layers import SeqToANN
+from ..layers import DirectEncoder, SeqToANN
 from ..neuron import LIF, reset_net
 
 
@@ -132,6 +132,7 @@ class SpikingVAE(nn.Module):
             enc += [SeqToANN(nn.Conv2d(c_in, c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c)), fsvae_lif()]
             c_in = c
         enc += [SeqToANN(nn.Flatten(), nn.Linear(c_in * 4, latent)), fsvae_lif()]
+        self.coding = DirectEncoder(T)                  # the image at every step
         self.encoder = nn.Sequential(*enc)
         self.posterior = _LatentNet(2 * latent, latent, k, hidden)
         self.prior = _LatentNet(latent, latent, k, hidden)
@@ -156,16 +157,13 @@ class SpikingVAE(nn.Module):
             raise ValueError(f"SpikingVAE was built for images [N, {self.in_channels}, {self.size}, {self.size}]; "
                              f"got {list(x.shape)}")
 
-    def _reset(self) -> None:
-        reset_net(self)
-
     def encode(self, x: torch.Tensor, generator: torch.Generator | None = None):
         """Posterior latents ``z`` ``[T, N, C]`` and probabilities ``π^q`` and ``π^p`` ``[T, N, C]``
         (the prior run on the posterior's own past, as in training), on the model's device."""
         self._check(x)
         x = as_images(x, self.device)
-        self._reset()
-        e = self.encoder(x.unsqueeze(0).expand(self.T, *x.shape))             # [T, N, C] spike features
+        reset_net(self)
+        e = self.encoder(self.coding(x))                                      # [T, N, C] spike features
         z_prev = torch.zeros(x.shape[0], self.latent, device=x.device, dtype=x.dtype)
         zs, pq, pp = [], [], []
         for t in range(self.T):
@@ -200,8 +198,7 @@ class SpikingVAE(nn.Module):
     def reconstruct(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Reconstructions of ``x`` ``[N, C, H, W]`` (in [-1, 1], or ``uint8``), computed on the
         model's device and returned on ``x``'s."""
-        x_in = as_images(x, self.device)
-        return self(x_in, generator).recon.to(x.device)
+        return self(x, generator).recon.to(x.device)
 
     @property
     def device(self) -> torch.device:
@@ -211,8 +208,8 @@ class SpikingVAE(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
         """``n`` images from the prior: latents sampled step by step, then decoded."""
         integer("n", n)
-        device = device or next(self.parameters()).device
-        self._reset()
+        device = device or self.device
+        reset_net(self)
         z_prev = torch.zeros(n, self.latent, device=device)
         zs = []
         for _ in range(self.T):

@@ -86,7 +86,7 @@ def classifier_frechet_distance(clf: ProxyClassifier, real: torch.Tensor, fake: 
     return frechet_distance(clf.features(real).numpy(), clf.features(fake).numpy())
 
 
-def inception_metrics(real: torch.Tensor, fake: torch.Tensor, *, batch: int = 500, device=None,
+def inception_metrics(real: torch.Tensor, fake: torch.Tensor | dict, *, batch: int = 500, device=None,
                       network: nn.Module | None = None) -> dict:
     """Real FID and IS with torchmetrics and the Inception weights it downloads (``paper`` profile).
 
@@ -96,6 +96,9 @@ def inception_metrics(real: torch.Tensor, fake: torch.Tensor, *, batch: int = 50
     by a module mapping ``uint8`` images ``[N, 3, H, W]`` to ``[N, D]``, whose outputs then serve
     as FID features and IS logits (the tests use one; it needs no download and no torch-fidelity);
     it is moved to ``device``.
+
+    ``fake`` may be a dict ``{name: images}``: the real images then go through the network once
+    and the result is ``{name: {"fid", "is", "is_std"}}``.
     """
     try:
         from torchmetrics.image.fid import FrechetInceptionDistance
@@ -115,15 +118,20 @@ def inception_metrics(real: torch.Tensor, fake: torch.Tensor, *, batch: int = 50
             yield part.repeat(1, 3, 1, 1) if part.shape[1] == 1 else part
 
     fid = FrechetInceptionDistance(feature=network if network is not None else 2048, normalize=False,
-                                   input_img_size=(3, *real.shape[-2:])).to(device)
+                                   input_img_size=(3, *real.shape[-2:]), reset_real_features=False).to(device)
     with warnings.catch_warnings():  # its notice that it keeps every feature vector: 1,008 floats per image here
         warnings.filterwarnings("ignore", message=".*will save all extracted features", category=UserWarning)
         score = InceptionScore(feature=network if network is not None else "logits_unbiased", normalize=False)
     score = score.to(device)
     for part in chunks(real):
         fid.update(part, real=True)
-    for part in chunks(fake):
-        fid.update(part, real=False)
-        score.update(part)
-    mean, std = score.compute()
-    return {"fid": float(fid.compute()), "is": float(mean), "is_std": float(std)}
+    results = {}
+    for name, images in (fake.items() if isinstance(fake, dict) else [(None, fake)]):
+        fid.reset()      # forgets the fakes only (reset_real_features=False)
+        score.reset()
+        for part in chunks(images):
+            fid.update(part, real=False)
+            score.update(part)
+        mean, std = score.compute()
+        results[name] = {"fid": float(fid.compute()), "is": float(mean), "is_std": float(std)}
+    return results if isinstance(fake, dict) else results[None]
