@@ -8,7 +8,7 @@ Offline, real data: :func:`digits` and :func:`event_digits`. The papers' neuromo
 Nothing here touches the network unless a download is asked for.
 """
 from .faces import celeba
-from .download import DownloadError, RemoteFile, cache_dir, extract, fetch, sha256sum
+from .download import DownloadError, RemoteFile, cache_dir, extract, fetch, file_digest, sha256sum
 from .frames import FlipRoll, first_fraction_split, frames_by_count, to_frames
 from .idx import FASHION_CLASSES, fashion_mnist, mnist, read_idx
 from .neuromorphic import FrameFolder, cifar10_dvs, dvs_gesture, ncaltech101
@@ -16,7 +16,7 @@ from .offline import EVENT_DTYPE, ArrayDataset, DatasetInfo, digits, event_digit
 
 __all__ = [
     "digits", "event_digits", "ArrayDataset", "DatasetInfo", "EVENT_DTYPE",
-    "RemoteFile", "DownloadError", "fetch", "extract", "cache_dir", "sha256sum", "read_idx",
+    "RemoteFile", "DownloadError", "fetch", "extract", "cache_dir", "file_digest", "sha256sum", "read_idx",
     "frames_by_count", "FlipRoll", "first_fraction_split", "to_frames",
     "dvs_gesture", "cifar10_dvs", "ncaltech101", "FrameFolder", "fashion_mnist", "mnist", "FASHION_CLASSES",
     "celeba",

@@ -76,13 +76,16 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "snnlib"
 
 
-def sha256sum(path: Path, algorithm: str = "sha256") -> str:
-    """The sha256 (or another ``hashlib`` digest) of a file, read in chunks."""
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """The sha256 (or another ``hashlib`` digest, e.g. md5) of a file, read in chunks."""
     digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+sha256sum = file_digest  # the name this function had first (public)
 
 
 def _manual_hint(remote: RemoteFile, target: Path) -> str:
@@ -150,7 +153,7 @@ def fetch(remote: RemoteFile, root: Path | None = None, *, timeout: float = 60.0
     folder = (root or cache_dir()) / remote.dataset
     target = folder / remote.filename
     if target.exists():
-        got = sha256sum(target, remote.algorithm)
+        got = file_digest(target, remote.algorithm)
         if got == remote.checksum:
             return target
         target.unlink()  # a complete-looking file with the wrong content is worse than none
@@ -165,7 +168,7 @@ def fetch(remote: RemoteFile, root: Path | None = None, *, timeout: float = 60.0
                 if part.exists() and part.stat().st_size else "")
         raise DownloadError(f"{remote.dataset}: could not download {remote.url} ({exc}). {kept}"
                             f"{_manual_hint(remote, target)}") from exc
-    got = sha256sum(part, remote.algorithm)
+    got = file_digest(part, remote.algorithm)
     if got != remote.checksum:
         part.unlink()
         raise DownloadError(f"{remote.dataset}: {remote.url} gave a file with {remote.algorithm} {got}, expected "
@@ -174,20 +177,28 @@ def fetch(remote: RemoteFile, root: Path | None = None, *, timeout: float = 60.0
     return target
 
 
-def extract(archive: Path, into: Path) -> Path:
-    """Unpack a verified ``.zip``/``.tar*`` archive next to itself, atomically (a marker file
-    is written last); a truncated or damaged archive raises :class:`DownloadError`."""
-    marker = into / ".extracted"
-    if marker.exists():
+def extract(archive: Path, into: Path, *, marker: str = ".extracted", replace: bool = True) -> Path:
+    """Unpack a verified ``.zip``/``.tar*`` archive into ``into``; a truncated or damaged archive
+    raises :class:`DownloadError`. Done once: the file ``marker`` in ``into`` is written last.
+
+    ``replace=True`` unpacks into a staging folder that then replaces ``into`` atomically.
+    ``replace=False`` adds the contents to ``into``, which may hold other archives' files (tonic's
+    folders); an interrupted unpacking is redone next time, because its marker is missing.
+    """
+    done = into / marker
+    if done.exists():
         return into
-    staging = into.with_name(into.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
+    target = into.with_name(into.name + ".partial") if replace else into
+    if replace:
+        shutil.rmtree(target, ignore_errors=True)
     try:
-        shutil.unpack_archive(str(archive), str(staging))
+        shutil.unpack_archive(str(archive), str(target))
     except (shutil.ReadError, tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        if replace:
+            shutil.rmtree(target, ignore_errors=True)
         raise DownloadError(f"{archive} could not be unpacked ({exc}); delete it and download it again") from exc
-    (staging / ".extracted").write_text(archive.name)
-    shutil.rmtree(into, ignore_errors=True)
-    os.replace(staging, into)
+    (target / marker).write_text(archive.name)
+    if replace:
+        shutil.rmtree(into, ignore_errors=True)
+        os.replace(target, into)
     return into

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .._checks import integer
-from .download import DownloadError, RemoteFile, cache_dir, fetch
+from .download import RemoteFile, cache_dir, extract, fetch
 from .frames import FlipRoll, first_fraction_split, frames_by_count
 from .offline import DatasetInfo, _check_split
 
@@ -55,32 +55,30 @@ class TonicSource:
         return self.files.get(split, self.files.get("all"))
 
 
-def _remote(name: str, filename: str, url: str, md5: str) -> RemoteFile:
-    return RemoteFile(name, filename, url, md5=md5)
-
-
 # URLs and md5 checksums as tonic 1.6 publishes them (tonic/datasets/*.py); data/README.md lists them.
 SOURCES = {
     "dvs_gesture": TonicSource(
         "DVSGesture",
-        {"train": (_remote("DVSGesture", "ibmGestureTrain.tar.gz", "https://figshare.com/ndownloader/files/38022171",
-                           "3a8f0d4120a166bac7591f77409cb105"),),
-         "test": (_remote("DVSGesture", "ibmGestureTest.tar.gz", "https://figshare.com/ndownloader/files/38020584",
-                          "56070e45dadaa85fff82e0fbfbc06de5"),)},
+        {"train": (RemoteFile("DVSGesture", "ibmGestureTrain.tar.gz",
+                              "https://figshare.com/ndownloader/files/38022171",
+                              md5="3a8f0d4120a166bac7591f77409cb105"),),
+         "test": (RemoteFile("DVSGesture", "ibmGestureTest.tar.gz",
+                             "https://figshare.com/ndownloader/files/38020584",
+                             md5="56070e45dadaa85fff82e0fbfbc06de5"),)},
         (), (128, 128), 11),
     "cifar10_dvs": TonicSource(
         "CIFAR10DVS",
-        {"all": (_remote("CIFAR10DVS", "CIFAR10DVS.zip", "https://figshare.com/ndownloader/files/38023437",
-                         "ce3a4a0682dc0943703bd8f749a7701c"),)},
+        {"all": (RemoteFile("CIFAR10DVS", "CIFAR10DVS.zip", "https://figshare.com/ndownloader/files/38023437",
+                            md5="ce3a4a0682dc0943703bd8f749a7701c"),)},
         tuple(f"{c}.zip" for c in ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                                    "truck")),
         (128, 128), 10),
     "ncaltech101": TonicSource(
         "NCALTECH101",
-        {"all": (_remote("NCALTECH101", "N-Caltech101-archive.zip",
-                         "https://data.mendeley.com/public-files/datasets/cy6cvx3ryv/files/"
-                         "36b5c52a-b49d-4853-addb-a836a8883e49/file_downloaded",
-                         "66201824eabb0239c7ab992480b50ba3"),)},
+        {"all": (RemoteFile("NCALTECH101", "N-Caltech101-archive.zip",
+                            "https://data.mendeley.com/public-files/datasets/cy6cvx3ryv/files/"
+                            "36b5c52a-b49d-4853-addb-a836a8883e49/file_downloaded",
+                            md5="66201824eabb0239c7ab992480b50ba3"),)},
         ("Caltech101.zip",), (240, 180), 101),
 }
 
@@ -105,23 +103,14 @@ class FrameFolder(torch.utils.data.Dataset):
 def _unpacked(source: TonicSource, split: str, root: Path, progress: bool) -> Path:
     """Download (if needed) and unpack the archives of ``split`` where tonic reads them; returns
     tonic's ``save_to``."""
-    from tonic.download_utils import extract_archive
-
     save_to = root / "tonic"
     location = save_to / source.name
     for remote in source.archives(split):
-        marker = location / f".{remote.filename}.unpacked"
-        if marker.exists():
-            continue
-        archive = fetch(remote, save_to, progress=progress)
-        try:
-            extract_archive(str(archive), str(location))
-            for inner in source.inner:
-                extract_archive(str(location / inner), str(location))
-        except Exception as exc:  # tarfile/zipfile errors on a damaged archive
-            raise DownloadError(f"{source.name}: {archive} could not be unpacked ({exc}); delete it and "
-                                f"download it again") from exc
-        marker.write_text(remote.filename)  # last: an interrupted unpacking is redone next time
+        marker = f".{remote.filename}.unpacked"
+        if not (location / marker).exists():   # checked first: no checksum of a big archive on every call
+            extract(fetch(remote, save_to, progress=progress), location, marker=marker, replace=False)
+    for inner in source.inner:                 # archives inside the archive (one per class)
+        extract(location / inner, location, marker=f".{inner}.unpacked", replace=False)
     return save_to
 
 
