@@ -36,12 +36,19 @@ def runs(tmp_path_factory):
     return base
 
 
-def test_processes_see_disjoint_shards(runs):
-    shards = [json.loads((runs / "two" / f"shard_rank{r}.json").read_text()) for r in (0, 1)]
-    assert len(shards[0]) == len(shards[1]) > 0
+def test_processes_see_disjoint_shards():
+    from snnlib.train.__main__ import build_loaders
+
+    data = torch.utils.data.TensorDataset(torch.arange(70.0), torch.zeros(70, dtype=torch.long))
+    settings = {"batch_size": 16, "shuffle": False, "seed": 0}
+    loaders = [build_loaders(data, data, settings, rank, world=2) for rank in (0, 1)]
+    shards = [torch.cat([x for x, _ in train]).long().tolist() for train, _ in loaders]
+    assert len(shards[0]) == len(shards[1]) == 35
     assert not set(shards[0]) & set(shards[1])
     # without shuffling, the first batches of both processes are together the first 32 samples
     assert sorted(shards[0][:16] + shards[1][:16]) == list(range(32))
+    tests = [torch.cat([x for x, _ in test]).long().tolist() for _, test in loaders]
+    assert sorted(tests[0] + tests[1]) == list(range(70))  # every test sample exactly once
 
 
 def test_one_ddp_step_equals_one_step_on_the_combined_batch(runs):

@@ -181,11 +181,13 @@ def test_resume_needs_more_epochs_and_works_across_ddp_wrapping(tmp_path):
 def test_scheduler_needs_its_optimizer():
     model = toy_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, threshold=0.0)  # best = the minimum seen
     with pytest.raises(ValueError, match="needs the optimizer it was built with"):
         train.fit(model, train.make_loader(toy_data(), 16), scheduler=sched, progress=False)
-    train.fit(model, train.make_loader(toy_data(), 16), train.make_loader(toy_data(32, 1), 32), epochs=2,
-              optimizer=opt, scheduler=sched, encoder=layers.DirectEncoder(2), progress=False)
+    history = train.fit(model, train.make_loader(toy_data(), 16), train.make_loader(toy_data(32, 1), 32), epochs=2,
+                        optimizer=opt, scheduler=sched, encoder=layers.DirectEncoder(2), progress=False)
+    # the plateau scheduler was stepped once per epoch with the validation loss
+    assert sched.last_epoch == 2 and sched.best == min(history["val_loss"])
 
 
 @pytest.mark.parametrize("config, model, params", [
@@ -202,11 +204,11 @@ def test_paper_recipes_build_the_published_networks(config, model, params):
     assert cfg["train"]["scheduler"] == "cosine" and cfg["train"]["epochs"] == 1024 and cfg["train"]["batch_size"] == 16
 
 
-def test_cli_trains_a_paper_network_on_a_real_dataset_with_the_cosine_schedule(tmp_path, monkeypatch):
+def test_cli_trains_a_paper_network_with_the_cosine_schedule_on_a_stand_in_dataset(tmp_path, monkeypatch):
     from snnlib.datasets import ArrayDataset, DatasetInfo
     from snnlib.train import __main__ as cli
 
-    def fake_gesture(split, T):  # stands in for the download: [T, 2, 32, 32] frames, 10 classes
+    def fake_gesture(split, T):  # stands in for the DVS128 Gesture download: [T, 2, 32, 32] frames, 10 classes
         g = torch.Generator().manual_seed(int(split == "train"))
         n = 24 if split == "train" else 8
         info = DatasetInfo("dvs_gesture", split, n, (T, 2, 32, 32), 10, "fake", offline=True)
@@ -223,3 +225,69 @@ def test_cli_trains_a_paper_network_on_a_real_dataset_with_the_cosine_schedule(t
     bad = write_config(tmp_path, "dataset: {name: dvs_gesture}\nmodel: {name: DVSGestureNet}\ntrain: {scheduler: step}\n")
     with pytest.raises(ValueError, match="train.scheduler must be 'none' or 'cosine'; got 'step'"):
         cli.main(["--config", str(bad), "--out", str(tmp_path / "bad"), "--no-progress"])
+
+
+# --- the one loop under every trainer (snnlib.train.engine) ---------------------------------------
+
+from snnlib.train import engine  # noqa: E402
+
+
+def regression_run(epochs, checkpoint=None, resume=False, log_every=25, progress=False):
+    """A linear fit through run_loop with shuffled_batches, whose generator the checkpoint keeps."""
+    torch.manual_seed(0)
+    x = torch.randn(50, 3)
+    y = x @ torch.tensor([1.0, -2.0, 0.5]) + 0.1 * torch.randn(50)
+    model = nn.Linear(3, 1)
+    g = torch.Generator().manual_seed(5)
+
+    def step(batch):
+        xb, yb = batch
+        loss = F.mse_loss(model(xb)[:, 0], yb)
+        return engine.Step(loss, {"mse": loss.detach() * len(yb), "n": torch.tensor(float(len(yb)))},
+                           weight=len(yb))
+
+    history = engine.run_loop(model, engine.shuffled_batches(x, y, batch=8, generator=g), step,
+                              torch.optim.SGD(model.parameters(), lr=0.05), epochs=epochs, seed=3,
+                              checkpoint=checkpoint, resume=resume, generators=[g], progress=progress,
+                              log_every=log_every)
+    return model, history
+
+
+def test_run_loop_reports_weighted_means_and_learns():
+    _, history = regression_run(epochs=5)
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5]
+    assert all(r["n"] == 1.0 for r in history)  # 50 samples in batches of 8, 8, ..., 2: weighted mean of 1
+    assert history[-1]["mse"] < 0.1 * history[0]["mse"]
+
+
+def test_run_loop_resume_restores_the_batch_generator(tmp_path):
+    full_model, full = regression_run(epochs=4)
+    regression_run(epochs=2, checkpoint=tmp_path / "c.pt")
+    model, resumed = regression_run(epochs=4, checkpoint=tmp_path / "c.pt", resume=True)
+    assert [r["mse"] for r in resumed] == [r["mse"] for r in full]
+    assert torch.equal(model.weight, full_model.weight)
+
+
+def test_run_loop_reads_metrics_once_per_log_interval(monkeypatch):
+    reads = []
+    real_read = engine.RunningMeans.read
+    monkeypatch.setattr(engine.RunningMeans, "read", lambda self, **kw: reads.append(1) or real_read(self, **kw))
+    regression_run(epochs=2, progress=False)  # 7 steps an epoch: one read at each epoch's end
+    assert len(reads) == 2
+    reads.clear()
+    regression_run(epochs=2, progress=True, log_every=3)  # steps 3, 6 and 7 for the bar, + the epoch's end
+    assert len(reads) == 2 * 4
+
+
+def test_run_loop_checks_its_arguments():
+    model = nn.Linear(1, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    endless = iter(lambda: torch.zeros(2, 1), None)
+    with pytest.raises(ValueError, match="batches has no length: pass steps_per_epoch"):
+        engine.run_loop(model, endless, lambda b: engine.Step(model(b).sum()), opt, progress=False)
+    with pytest.raises(ValueError, match="amp needs a CUDA device; got cpu"):
+        engine.run_loop(model, [torch.zeros(2, 1)], lambda b: engine.Step(model(b).sum()), opt, amp=True)
+    changing = iter([{"a": torch.tensor(1.0)}, {"b": torch.tensor(1.0)}])
+    with pytest.raises(ValueError, match=r"every step must report the same sums \['a'\]; got \['b'\]"):
+        engine.run_loop(model, [torch.zeros(2, 1)] * 2, lambda b: engine.Step(model(b).sum(), next(changing)),
+                        opt, progress=False)

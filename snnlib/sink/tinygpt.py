@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .._checks import integer
+from ..train.engine import Step, run_loop
 from .metrics import attention_received, transformed_norms, value_norm_ratio
 
 ATTENTIONS = ("softmax", "softmax1", "sigmoid")
@@ -264,36 +265,30 @@ def train_tinygpt(model: TinyGPT, task: BigramBackcopy, steps: int, *, batch: in
     sequence as the waiver element (a structured mask). ``on_eval(step, model)`` is called at every
     evaluation (e.g. to keep attention snapshots). Returns the evaluations, with ``step``."""
     integer("steps", steps)
+    integer("eval_every", eval_every)
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     eval_ids = task.sample(eval_batch, torch.Generator().manual_seed(10_000 + seed))
     pick = (lambda n, gen: torch.randint(4, max(5, task.length // 2), (n,), generator=gen)) if waiver else None
     eval_waiver = pick(eval_batch, torch.Generator().manual_seed(20_000 + seed)) if waiver else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.99))
-    history = [{"step": 0, **sink_summary(model, eval_ids, waiver=eval_waiver)}]
-    if on_eval is not None:
-        on_eval(0, model)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    device = next(model.parameters()).device
+    history = []
 
-        bar = tqdm(total=steps, desc="TinyGPT", unit="step", mininterval=0.5)
-    for step in range(1, steps + 1):
-        ids = task.sample(batch, g)
-        logits = model(ids, waiver=pick(batch, g) if waiver else None)
-        loss = next_token_loss(logits, ids)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if bar is not None:
-            bar.update(1)
-        if step % eval_every == 0 or step == steps:
-            history.append({"step": step, **sink_summary(model, eval_ids, waiver=eval_waiver)})
-            if on_eval is not None:
-                on_eval(step, model)
-            if bar is not None:
-                bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", sink=f"{history[-1]['sink_rate']:.0f}%",
-                                refresh=False)
-    if bar is not None:
-        bar.close()
+    def evaluation(step: int) -> dict | None:
+        if step % eval_every and step != steps and step != 0:
+            return None
+        history.append({"step": step, **sink_summary(model, eval_ids.to(device), waiver=eval_waiver)})
+        if on_eval is not None:
+            on_eval(step, model)
+        return {"loss": f"{history[-1]['loss']:.3f}", "sink": f"{history[-1]['sink_rate']:.0f}%"}
+
+    def training_step(ids: torch.Tensor) -> Step:
+        ids = ids.to(device)
+        return Step(next_token_loss(model(ids, waiver=pick(len(ids), g) if waiver else None), ids))
+
+    evaluation(0)
+    endless = iter(lambda: task.sample(batch, g), None)
+    run_loop(model, endless, training_step, opt, steps_per_epoch=steps, device=device, seed=None,
+             progress=progress, desc="TinyGPT", unit="step", on_step=evaluation)
     return history

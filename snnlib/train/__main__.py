@@ -33,6 +33,7 @@ import yaml
 
 from .. import datasets, layers, models
 from . import fit
+from .engine import unwrap
 
 TOP_KEYS = {"dataset", "model", "encoder", "frames", "train"}
 TRAIN_KEYS = {"epochs", "batch_size", "lr", "loss", "seed", "max_steps_per_epoch", "shuffle", "optimizer", "scheduler",
@@ -86,6 +87,26 @@ def build_encoder(cfg: dict):
     if name not in encoders:
         raise ValueError(f"encoder must be one of {sorted(encoders)}; got {name!r}")
     return encoders[name](**spec)
+
+
+def build_loaders(train_set, test_set, settings: dict, rank: int = 0, world: int = 1) -> tuple:
+    """``(train_loader, test_loader)`` for process ``rank`` of ``world``.
+
+    With several processes each trains on its own shard (a DistributedSampler, equal shards
+    through ``drop_last``, so every step all processes take part) and evaluates a disjoint slice
+    of the test set (every test sample exactly once, no padding; ``evaluate`` sums the counts).
+    """
+    batch, shuffle, seed = settings["batch_size"], settings["shuffle"], settings["seed"]
+    if world == 1:
+        from . import make_loader
+
+        return (make_loader(train_set, batch, shuffle=shuffle, seed=seed, drop_last=settings.get("drop_last", False)),
+                make_loader(test_set, batch))
+    sampler = torch.utils.data.distributed.DistributedSampler(train_set, num_replicas=world, rank=rank,
+                                                              shuffle=shuffle, seed=seed, drop_last=True)
+    shard = torch.utils.data.Subset(test_set, range(rank, len(test_set), world))
+    return (torch.utils.data.DataLoader(train_set, batch_size=batch, sampler=sampler),
+            torch.utils.data.DataLoader(shard, batch_size=batch))
 
 
 def load_config(path: str | Path) -> dict:
@@ -151,29 +172,9 @@ def main(argv: list[str] | None = None) -> dict:
         torch.manual_seed(settings["seed"])  # the same initial weights in every process
         model = build_model(cfg, shape).to(device)
         out = Path(args.out)
-        loaders = []
-        for dataset, shuffle in ((train_set, settings["shuffle"]), (test_set, False)):
-            if world > 1 and dataset is train_set:
-                # disjoint training shards of equal size (drop_last): every step all processes take part
-                sampler = torch.utils.data.distributed.DistributedSampler(
-                    dataset, shuffle=shuffle, seed=settings["seed"], drop_last=True)
-                loaders.append(torch.utils.data.DataLoader(dataset, batch_size=settings["batch_size"], sampler=sampler))
-            elif world > 1:
-                # every test sample exactly once over all processes (no padding); evaluate() sums the counts
-                shard = torch.utils.data.Subset(dataset, range(rank, len(dataset), world))
-                loaders.append(torch.utils.data.DataLoader(shard, batch_size=settings["batch_size"]))
-            else:
-                from . import make_loader
-
-                loaders.append(make_loader(dataset, settings["batch_size"], shuffle=shuffle, seed=settings["seed"],
-                                           drop_last=settings.get("drop_last", False) and dataset is train_set))
+        loaders = build_loaders(train_set, test_set, settings, rank, world)
         if world > 1:
             model = torch.nn.parallel.DistributedDataParallel(model)
-            if rank == 0:
-                out.mkdir(parents=True, exist_ok=True)
-            torch.distributed.barrier()
-            # which samples this process trains on in the first epoch (its shard)
-            (out / f"shard_rank{rank}.json").write_text(json.dumps(list(iter(loaders[0].sampler))))
         opt_name = settings.get("optimizer", "adam")
         if opt_name not in OPTIMIZERS:
             raise ValueError(f"train.optimizer must be one of {sorted(OPTIMIZERS)}; got {opt_name!r}")
@@ -189,8 +190,7 @@ def main(argv: list[str] | None = None) -> dict:
         result = {"config": str(args.config), "world_size": world, "history": history.epochs}
         if rank == 0:
             out.mkdir(parents=True, exist_ok=True)
-            plain = model.module if world > 1 else model
-            torch.save(plain.state_dict(), out / "model.pt")
+            torch.save(unwrap(model).state_dict(), out / "model.pt")
             (out / "history.json").write_text(json.dumps(result, indent=2))
             last = history.epochs[-1]
             print(f"{cfg['dataset']['name']}: {len(history)} epoch(s) on {world} process(es); "

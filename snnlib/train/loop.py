@@ -1,19 +1,16 @@
 """The training loop (chapter 2, *Data and training*)."""
 from __future__ import annotations
 
-import random
-import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 from torch import nn
 
 from .._checks import integer
 from ..neuron import reset_net
+from .engine import Step, all_sum, run_loop
 from .losses import LOSSES
 
 
@@ -29,28 +26,6 @@ class History:
 
     def __len__(self) -> int:
         return len(self.epochs)
-
-
-def _dist():
-    """``(rank, world_size)``: (0, 1) unless a process group is running (torchrun)."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
-def _all_sum(values: list[float], device) -> list[float]:
-    """Sum metrics over the processes of a data-parallel run (identity otherwise)."""
-    if _dist()[1] == 1:
-        return values
-    t = torch.tensor(values, dtype=torch.float64, device=device)
-    torch.distributed.all_reduce(t)
-    return t.tolist()
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def make_loader(dataset, batch_size: int, shuffle: bool = False, seed: int = 0, **kwargs) -> torch.utils.data.DataLoader:
@@ -96,7 +71,8 @@ def evaluate(model: nn.Module, loader, loss="ce_mean", encoder: Callable | None 
         correct += (out.mean(0).argmax(-1) == y).sum().item()
         total += len(y)
     reset_net(model)
-    loss_sum, correct, total = _all_sum([loss_sum, correct, total], device)
+    loss_sum, correct, total = all_sum(torch.tensor([loss_sum, correct, total], dtype=torch.float64,
+                                                    device=device)).tolist()
     return {"loss": loss_sum / max(total, 1), "acc": correct / max(total, 1)}
 
 
@@ -119,125 +95,55 @@ def fit(
     progress: bool = True,
     max_steps_per_epoch: int | None = None,
 ) -> History:
-    """Train ``model`` and return its :class:`History`.
+    """Train a classifier and return its :class:`History` (built on :func:`~snnlib.train.engine.run_loop`).
 
     Args:
         model: maps (encoded) batches to time-first outputs ``[T, N, classes]``.
         train_loader, val_loader: yield ``(x, y)`` with class indices ``y`` ``[N]``.
         loss: ``'ce_mean'``, ``'mse_rate'``, ``'tet'`` or a callable ``(out, y) -> loss``.
         optimizer: default Adam with ``lr``.
+        scheduler: stepped once per epoch; a ``ReduceLROnPlateau`` watches the validation loss
+            (the training loss without ``val_loader``).
         encoder: turns a batch into ``[T, N, ...]`` (e.g. :class:`snnlib.layers.DirectEncoder`).
         amp: mixed precision; default on for CUDA, never on CPU.
         checkpoint: a file saved after every epoch (model, optimizer, scheduler, history, RNG state);
             with ``resume=True`` training continues from it.
         max_steps_per_epoch: cap on batches per epoch (quick runs).
+
+    The history's ``train_loss``/``train_acc`` are means over the epoch's training batches while
+    the weights were changing; ``val_loss``/``val_acc`` are measured after the epoch.
     """
     integer("epochs", epochs)
-    if resume and checkpoint is None:
-        raise ValueError("resume=True needs a checkpoint path")
+    if max_steps_per_epoch is not None:
+        integer("max_steps_per_epoch", max_steps_per_epoch)
     if scheduler is not None and optimizer is None:
         raise ValueError("a scheduler needs the optimizer it was built with: pass optimizer= too")
     loss_fn = _loss_fn(loss)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     amp = (device.type == "cuda") if amp is None else amp
-    if amp and device.type != "cuda":
-        raise ValueError(f"amp needs a CUDA device; got {device}")
-    seed_everything(seed)
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    history, start = History(), 0
-    rank, _ = _dist()
-    if resume and Path(checkpoint).exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-        _unwrap(model).load_state_dict(state["model"])  # the same file with or without DDP
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler") is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        if state.get("scaler") is not None:
-            scaler.load_state_dict(state["scaler"])
-        history, start = History(state["history"]), state["epoch"]
-        if start >= epochs:
-            raise ValueError(f"the checkpoint {checkpoint} has already trained {start} epoch(s); "
-                             f"ask for more than that (got epochs={epochs})")
-        torch.set_rng_state(state["torch_rng"])
-        if state.get("cuda_rng") is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        random.setstate(state["python_rng"])
-        np.random.set_state(state["numpy_rng"])
-        if getattr(train_loader, "generator", None) is not None and state.get("loader_rng") is not None:
-            train_loader.generator.set_state(state["loader_rng"])
     steps = len(train_loader) if max_steps_per_epoch is None else min(len(train_loader), max_steps_per_epoch)
-    bar = None
-    if progress and rank == 0:
-        from tqdm.auto import tqdm
 
-        # one bar for the whole run, kept when done: in the rendered book it shows the finished run
-        # mininterval + refresh=False below: at most a few redraws per second. In a notebook every
-        # redraw is a widget message, and a flood of them can make ipykernel drop messages.
-        bar = tqdm(total=(epochs - start) * steps, desc="training", unit="batch", mininterval=0.5)
-    for epoch in range(start, epochs):
-        t0 = time.perf_counter()
-        model.train()
-        sampler = getattr(train_loader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle every epoch
-            sampler.set_epoch(epoch)
-        seen, correct, loss_sum = 0, 0, 0.0
-        for step, (x, y) in enumerate(train_loader):
-            if step >= steps:
-                break
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with torch.autocast("cuda") if amp else nullcontext():
-                out = _outputs(model, x, encoder)
-                value = loss_fn(out, y)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(value).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            loss_sum += value.item() * len(y)
-            correct += (out.detach().mean(0).argmax(-1) == y).sum().item()
-            seen += len(y)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", loss=f"{loss_sum / seen:.4f}",
-                                acc=f"{correct / seen:.3f}", refresh=False)
-        loss_sum, correct, seen = _all_sum([loss_sum, correct, seen], device)
-        record = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1)}
+    def step(batch) -> Step:
+        x, y = (t.to(device, non_blocking=True) for t in batch)
+        out = _outputs(model, x, encoder)
+        value = loss_fn(out, y)
+        correct = (out.detach().mean(0).argmax(-1) == y).sum()
+        return Step(value, {"loss": value.detach() * len(y), "acc": correct}, weight=len(y))
+
+    def validate(epoch: int, record: dict) -> None:
+        record["train_loss"], record["train_acc"] = record.pop("loss"), record.pop("acc")
         if val_loader is not None:
             metrics = evaluate(model, val_loader, loss_fn, encoder, device)
             record.update(val_loss=metrics["loss"], val_acc=metrics["acc"])
-        if scheduler is not None:
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(record.get("val_loss", record["train_loss"]))
-            else:
-                scheduler.step()
-        record["seconds"] = time.perf_counter() - t0
-        history.epochs.append(record)
-        if checkpoint is not None and rank == 0:
-            _save(checkpoint, model, optimizer, scheduler, scaler, history, epoch + 1, train_loader)
-    if bar is not None:
-        bar.close()
+
+    generator = getattr(train_loader, "generator", None)
+    epochs_done = run_loop(
+        model, train_loader, step, optimizer, epochs=epochs, steps_per_epoch=steps, scheduler=scheduler,
+        plateau_metric="val_loss" if val_loader is not None else "train_loss", device=device, amp=amp,
+        seed=seed, checkpoint=checkpoint, resume=resume, generators=[generator] if generator is not None else [],
+        progress=progress, on_epoch_end=validate,
+    )
     reset_net(model)
-    return history
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    """The module inside a DistributedDataParallel wrapper (or the model itself)."""
-    return getattr(model, "module", model)
-
-
-def _save(path, model, optimizer, scheduler, scaler, history, epoch, train_loader) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "model": _unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "scaler": scaler.state_dict() if scaler.is_enabled() else None,
-        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-        "history": history.epochs, "epoch": epoch,
-        "torch_rng": torch.get_rng_state(), "python_rng": random.getstate(), "numpy_rng": np.random.get_state(),
-        "loader_rng": train_loader.generator.get_state() if getattr(train_loader, "generator", None) is not None else None,
-    }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)  # a crash mid-save never leaves a truncated checkpoint
+    return History(epochs_done)

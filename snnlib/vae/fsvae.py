@@ -27,7 +27,6 @@ Images are in [-1, 1]. :meth:`SpikingVAE.reconstruct`, :meth:`~SpikingVAE.sample
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -36,6 +35,7 @@ from torch import nn
 from .._checks import integer
 from ..attention import TCJA
 from ..layers import DirectEncoder, SeqToANN
+from ..train.engine import Step, run_loop, shuffled_batches
 from ..neuron import LIF, reset_net
 
 
@@ -228,7 +228,8 @@ def as_images(x: torch.Tensor, device=None) -> torch.Tensor:
 def fit_vae(model: SpikingVAE, images: torch.Tensor, epochs: int, *, batch: int = 64, lr: float = 1e-3,
             weight_decay: float = 1e-3, seed: int = 0, max_steps_per_epoch: int | None = None,
             hflip: bool = False, progress: bool = True) -> list[dict]:
-    """AdamW on ``MSE + β·MMD²`` (FSVAE's optimiser); returns the mean loss terms per epoch.
+    """AdamW on ``MSE + β·MMD²`` (FSVAE's optimiser); returns the mean loss terms per epoch
+    (``loss``, ``recon``, ``mmd``, averaged over the epoch's steps, and ``seconds``).
 
     ``images`` ``[n, C, H, W]`` in [-1, 1] or ``uint8``, on any device: each batch moves to the
     model's device. ``hflip`` mirrors a random half of every batch (FSVAE's CelebA augmentation).
@@ -237,37 +238,20 @@ def fit_vae(model: SpikingVAE, images: torch.Tensor, epochs: int, *, batch: int 
     if images.dim() != 4 or not (images.dtype == torch.uint8 or torch.is_floating_point(images)):
         raise ValueError(f"images must be [n, C, H, W], float in [-1, 1] or uint8; got {images.dtype} "
                          f"{list(images.shape)}")
-    torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    n_batches = math.ceil(len(images) / batch)
-    steps = n_batches if max_steps_per_epoch is None else min(n_batches, max_steps_per_epoch)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=epochs * steps, desc="SpikingVAE", unit="batch", mininterval=0.5)
-    history = []
-    model.train()
-    for epoch in range(epochs):
-        order = torch.randperm(len(images), generator=g)
-        sums = {"loss": 0.0, "recon": 0.0, "mmd": 0.0}
-        for s in range(steps):
-            x = as_images(images[order[s * batch:(s + 1) * batch]], model.device)
-            if hflip:
-                flip = (torch.rand(len(x), generator=g) < 0.5).to(x.device)
-                x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-            terms = model.loss(x, model(x, g))
-            opt.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            opt.step()
-            for key in sums:
-                sums[key] += terms[key].item() / steps
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", loss=f"{terms['loss'].item():.4f}", refresh=False)
-        history.append({"epoch": epoch + 1, **sums})
-    if bar is not None:
-        bar.close()
+    def step(x: torch.Tensor) -> Step:
+        x = as_images(x, model.device)
+        if hflip:
+            flip = (torch.rand(len(x), generator=g) < 0.5).to(x.device)
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        terms = model.loss(x, model(x, g))
+        return Step(terms["loss"], {key: terms[key].detach() for key in ("loss", "recon", "mmd")})
+
+    batches = shuffled_batches(images, batch=batch, generator=g)
+    steps = len(batches) if max_steps_per_epoch is None else min(len(batches), max_steps_per_epoch)
+    history = run_loop(model, batches, step, opt, epochs=epochs, steps_per_epoch=steps, device=model.device,
+                       seed=seed, progress=progress, desc="SpikingVAE")
     model.eval()
     return history

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..train.engine import Step, run_loop, seed_everything, shuffled_batches
+
 
 class ProxyClassifier(nn.Module):
     """A small CNN on ``[N, C, H, W]`` images in [-1, 1]: two ``conv → ReLU → max-pool`` blocks, a
@@ -37,19 +39,20 @@ class ProxyClassifier(nn.Module):
 
 def train_proxy_classifier(images: torch.Tensor, labels: torch.Tensor, epochs: int = 5, seed: int = 0,
                            **kwargs) -> ProxyClassifier:
-    """Train :class:`ProxyClassifier` on ``images`` ``[n, C, H, W]`` in [-1, 1] (Adam, batch 64)."""
-    torch.manual_seed(seed)
+    """Train :class:`ProxyClassifier` on ``images`` ``[n, C, H, W]`` in [-1, 1] (Adam, batch 64),
+    on the images' device."""
+    seed_everything(seed)  # the initial weights depend on it
     g = torch.Generator().manual_seed(seed)
-    clf = ProxyClassifier(images.shape[1], images.shape[-1], int(labels.max()) + 1, **kwargs)
-    opt = torch.optim.Adam(clf.parameters(), lr=2e-3)
-    for _ in range(epochs):
-        order = torch.randperm(len(images), generator=g)
-        for s in range(0, len(images), 64):
-            idx = order[s:s + 64]
-            loss = nn.functional.cross_entropy(clf(images[idx]), labels[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    clf = ProxyClassifier(images.shape[1], images.shape[-1], int(labels.max()) + 1, **kwargs).to(images.device)
+    labels = labels.to(images.device)
+
+    def step(batch) -> Step:
+        x, y = batch
+        return Step(nn.functional.cross_entropy(clf(x), y))
+
+    run_loop(clf, shuffled_batches(images, labels, batch=64, generator=g), step,
+             torch.optim.Adam(clf.parameters(), lr=2e-3), epochs=epochs, device=images.device, seed=None,
+             progress=False)
     return clf.eval()
 
 
