@@ -1,5 +1,6 @@
-"""snnlib.sink: metrics on hand-made attention with known answers, extraction from MiniLM against
-a direct computation, TinyGPT variants and the Bigram-Backcopy rule."""
+"""snnlib.sink: metrics on hand-made attention with known answers; extraction from MiniLM and from
+tiny randomly initialised GPT-2 and Llama (grouped-query) models, built here without any download,
+against a computation by hand; TinyGPT variants and the Bigram-Backcopy rule."""
 import math
 
 import pytest
@@ -187,14 +188,22 @@ def test_tinygpt_bad_inputs():
         sink.TinyGPT(vocab=5, attention="relu")
 
 
-def test_a_short_training_run_records_sink_metrics():
+def test_a_short_training_run_records_the_final_models_sink_metrics():
     task = sink.BigramBackcopy(vocab=16, length=16, seed=0)
     model = sink.TinyGPT(task.model_vocab, max_len=16, d=16)
     history = sink.train_tinygpt(model, task, steps=20, batch=16, eval_every=10, eval_batch=32, progress=False)
     assert [h["step"] for h in history] == [0, 10, 20]
     assert history[-1]["loss"] < history[0]["loss"]
-    assert history[0]["alpha"].shape == (2, 2) and 0 <= history[-1]["sink_rate"] <= 100
-    assert math.isfinite(history[-1]["value_ratio"][0].item())
+    # the last record is the trained model on the fixed evaluation batch (seed 10_000 + seed), recomputed here
+    ids = task.sample(32, torch.Generator().manual_seed(10_000))
+    with torch.no_grad():
+        logits, inside = model.eval()(ids, return_internals=True)
+    last = history[-1]
+    assert last["loss"] == pytest.approx(sink.next_token_loss(logits, ids).item(), rel=1e-5)
+    alpha = sink.first_token_ratio(inside.attentions, causal=True)                 # [L, B, H]
+    torch.testing.assert_close(last["alpha"], alpha.mean(1))
+    assert last["sink_rate"] == pytest.approx(sink.sink_rate(inside.attentions, eps=0.3, causal=True))
+    torch.testing.assert_close(last["value_ratio"], sink.value_norm_ratio(inside.values, 0).mean(dim=(1, 2)))
 
 
 # --- a real pretrained model offline: all-MiniLM-L6-v2 from its registry package -----------------
@@ -279,3 +288,153 @@ def test_streaming_window_keeps_the_first_tokens_and_the_recent_ones():
     assert seen[2].nonzero().flatten().tolist() == [0, 1, 2]
     full = model(ids)
     assert torch.allclose(model(ids, window=12), full, atol=1e-6)    # a window as long as the sequence changes nothing
+
+
+# --- hf.extract on tiny randomly initialised GPT-2 and Llama, built here from their configs --------
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """The Hub switched off and every socket connection refused: nothing can be fetched."""
+    import socket
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+    def refuse(*args, **kwargs):
+        raise OSError("a test tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def randomised(model, std=1.0):
+    """Weights drawn larger than transformers' init (std 0.02), so attention is far from uniform."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, std)
+    return model.eval()
+
+
+def tiny_gpt2():
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    config = GPT2Config(n_layer=2, n_head=2, n_embd=32, vocab_size=100, n_positions=16, bos_token_id=0,
+                        eos_token_id=0, attn_implementation="eager")
+    return randomised(GPT2LMHeadModel(config))
+
+
+def tiny_llama():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(num_hidden_layers=2, hidden_size=32, num_attention_heads=4, num_key_value_heads=2,
+                         intermediate_size=64, vocab_size=100, max_position_embeddings=32, bos_token_id=0,
+                         eos_token_id=0, attn_implementation="eager")
+    return randomised(LlamaForCausalLM(config))
+
+
+def causal_softmax(scores):
+    T = scores.shape[-1]
+    return scores.masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf")).softmax(-1)
+
+
+def layer_outputs(model, layers, ids):
+    """What each layer returns when the model runs on ``ids``, caught by forward hooks."""
+    outs = []
+    hooks = [m.register_forward_hook(lambda m, i, o: outs.append(o[0] if isinstance(o, tuple) else o)) for m in layers]
+    try:
+        with torch.no_grad():
+            model(ids)
+    finally:
+        for h in hooks:
+            h.remove()
+    return outs
+
+
+def check_attention_shape_rows_and_causality(inside, L, B, H, T):
+    assert inside.attentions.shape == (L, B, H, T, T) and inside.causal
+    torch.testing.assert_close(inside.attentions.sum(-1), torch.ones(L, B, H, T))
+    assert torch.equal(inside.attentions.triu(1), torch.zeros(L, B, H, T, T))
+    # random weights of std 1: the maps are far from uniform, so a wrong head or layer shows
+    assert inside.attentions[:, :, :, -1].max() > 0.5
+
+
+def test_hf_extract_on_a_tiny_gpt2_matches_a_computation_by_hand(no_network):
+    from snnlib.sink import hf
+
+    model = tiny_gpt2()
+    torch.manual_seed(2)
+    ids = torch.randint(0, 100, (2, 7))
+    inside = hf.extract(model, ids)
+    L, H, d, dh, T = 2, 2, 32, 16, 7
+    check_attention_shape_rows_and_causality(inside, L, 2, H, T)
+    assert inside.values.shape == (L, 2, H, T, dh) and inside.fnorms.shape == (L, 2, H, T)
+    assert inside.hidden.shape == (L + 1, 2, T, d)
+    blocks = model.transformer.h
+    # hidden[0] is the embedding; hidden[l + 1] what block l returns (the last one before ln_f)
+    with torch.no_grad():
+        torch.testing.assert_close(inside.hidden[0], model.transformer.wte(ids) + model.transformer.wpe(torch.arange(T)))
+        for l, out in enumerate(layer_outputs(model, blocks, ids)):
+            torch.testing.assert_close(inside.hidden[l + 1], out)
+        for l, block in enumerate(blocks):
+            q, k, v = block.attn.c_attn(block.ln_1(inside.hidden[l])).split(d, dim=-1)   # [B, T, d] each
+            for h in range(H):
+                sl = slice(h * dh, (h + 1) * dh)
+                expected = causal_softmax(q[..., sl] @ k[..., sl].transpose(1, 2) / math.sqrt(dh))
+                torch.testing.assert_close(inside.attentions[l, :, h], expected)
+                torch.testing.assert_close(inside.values[l, :, h], v[..., sl])
+                # Conv1D stores W_O as [in, out]: head h's rows
+                w_o = block.attn.c_proj.weight[sl]                                          # [dh, d]
+                torch.testing.assert_close(inside.fnorms[l, :, h], (v[..., sl] @ w_o).norm(dim=-1))
+    # the same attention transformers returns itself
+    with torch.no_grad():
+        direct = model(ids, output_attentions=True).attentions
+    torch.testing.assert_close(inside.attentions, torch.stack(direct))
+
+
+def rope(x, theta=10000.0):
+    """Llama's rotary embedding at positions 0..T-1 (rotate-half convention), ``x`` ``[B, T, dh]``."""
+    T, dh = x.shape[-2:]
+    inv = 1.0 / theta ** (torch.arange(0, dh, 2, dtype=torch.float32) / dh)
+    angle = torch.arange(T, dtype=torch.float32)[:, None] * inv
+    angle = torch.cat([angle, angle], -1)                                               # [T, dh]
+    half = torch.cat([-x[..., dh // 2:], x[..., :dh // 2]], -1)
+    return x * angle.cos() + half * angle.sin()
+
+
+def test_hf_extract_on_a_tiny_llama_expands_grouped_query_heads(no_network):
+    from snnlib.sink import hf
+
+    model = tiny_llama()
+    torch.manual_seed(2)
+    ids = torch.randint(0, 100, (2, 9))
+    inside = hf.extract(model, ids)
+    L, H, KV, d, dh, T = 2, 4, 2, 32, 8, 9
+    check_attention_shape_rows_and_causality(inside, L, 2, H, T)
+    assert inside.values.shape == (L, 2, H, T, dh) and inside.fnorms.shape == (L, 2, H, T)
+    layers = model.model.layers
+    with torch.no_grad():
+        torch.testing.assert_close(inside.hidden[0], model.model.embed_tokens(ids))
+        for l, out in enumerate(layer_outputs(model, layers, ids)):
+            torch.testing.assert_close(inside.hidden[l + 1], out)                       # the last before the norm
+        assert not torch.allclose(inside.hidden[L], model.model.norm(inside.hidden[L]))
+        for l, layer in enumerate(layers):
+            att = layer.self_attn
+            x = layer.input_layernorm(inside.hidden[l])
+            q, k, v = att.q_proj(x), att.k_proj(x), att.v_proj(x)                           # k, v: [B, T, KV·dh]
+            for h in range(H):
+                g = h // (H // KV)                                                      # the group's key/value head
+                qs, ks, vs = q[..., h * dh:(h + 1) * dh], k[..., g * dh:(g + 1) * dh], v[..., g * dh:(g + 1) * dh]
+                expected = causal_softmax(rope(qs) @ rope(ks).transpose(1, 2) / math.sqrt(dh))
+                torch.testing.assert_close(inside.attentions[l, :, h], expected)
+                torch.testing.assert_close(inside.values[l, :, h], vs)
+                w_o = att.o_proj.weight[:, h * dh:(h + 1) * dh]                                # [d, dh]: head h's columns
+                torch.testing.assert_close(inside.fnorms[l, :, h], (vs @ w_o.T).norm(dim=-1))
+    # heads 0, 1 share key/value head 0 and heads 2, 3 key/value head 1; the groups differ
+    v = inside.values
+    assert torch.equal(v[:, :, 0], v[:, :, 1]) and torch.equal(v[:, :, 2], v[:, :, 3])
+    assert not torch.allclose(v[:, :, 0], v[:, :, 2])
+    assert not torch.allclose(inside.fnorms[:, :, 0], inside.fnorms[:, :, 1])        # same values, own W_O columns
+    # the metrics take them as they come
+    assert sink.attention_received(inside.attentions, causal=True).shape == (L, 2, H, T)

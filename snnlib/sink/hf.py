@@ -60,6 +60,15 @@ def _projections(model) -> tuple[list, list]:
     return values, outs
 
 
+def _block(model, value_name: str):
+    # the layer (block) holding a value projection: its name up to the layer index, e.g. "model.layers.1"
+    parts = value_name.split(".")
+    numbered = [i for i, part in enumerate(parts) if part.isdigit()]
+    if not numbered:
+        raise ValueError(f"{type(model).__name__}: cannot tell which layer holds {value_name!r} (no layer index)")
+    return model.get_submodule(".".join(parts[:numbered[-1] + 1]))
+
+
 def _out_weight(name: str, module) -> torch.Tensor:
     # as an nn.Linear weight [d_model, H·d_head]; GPT-2's Conv1D stores the transpose
     return module.weight.T if name.endswith("c_proj") else module.weight
@@ -69,8 +78,11 @@ def extract(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None 
             position_ids: torch.Tensor | None = None, causal: bool | None = None) -> Internals:
     """Run ``model`` once and return its :class:`~snnlib.sink.tinygpt.Internals`: attentions
     ``[L, B, H, T, T]``, values ``[L, B, H, T, d_head]``, Kobayashi norms ``[L, B, H, T]``, hidden
-    states ``[L+1, B, T, d]`` (``hidden[l]`` is layer l's input), the padding mask and whether
-    attention is causal (inferred from the model type unless given)."""
+    states ``[L+1, B, T, d]`` (``hidden[l]`` is layer l's input, ``hidden[L]`` the last layer's
+    output — the residual stream, before any final norm such as GPT-2's ``ln_f`` or Llama's
+    ``norm``, which ``transformers`` applies to its last hidden state), the padding mask and whether
+    attention is causal (inferred from the model type unless given). Grouped-query models' values
+    are repeated to one per query head, as their attention uses them."""
     config = model.config
     impl = getattr(config, "_attn_implementation", None)
     if impl != "eager":
@@ -94,7 +106,13 @@ def extract(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None 
             captured.append(v.repeat_interleave(heads // kv_heads, dim=1))           # grouped-query → per head
         return hook
 
+    last = []
+
+    def keep_last(module, inputs, output):
+        last.append(output[0] if isinstance(output, tuple) else output)
+
     hooks = [m.register_forward_hook(grab(n)) for n, m in value_mods]
+    hooks.append(_block(model, value_mods[-1][0]).register_forward_hook(keep_last))
     try:
         with torch.no_grad():
             out = model(input_ids=input_ids, attention_mask=mask, position_ids=position_ids,
@@ -108,7 +126,7 @@ def extract(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None 
     if causal is None:
         causal = config.model_type not in BIDIRECTIONAL
     return Internals(attentions=attentions, values=values, fnorms=fnorms,
-                     hidden=torch.stack(out.hidden_states), mask=mask.bool(), causal=causal)
+                     hidden=torch.stack(out.hidden_states[:-1] + (last[-1],)), mask=mask.bool(), causal=causal)
 
 
 def tokenize(tokenizer, sentences: list[str]) -> dict:
