@@ -58,9 +58,18 @@ def test_matches_the_paper_formulas(k_time, k_channel):
     torch.testing.assert_close(y, x * f[..., None, None])
 
 
-def test_parameter_count():
-    for T, C, kt, kc in [(20, 128, 4, 4), (14, 512, 4, 2), (10, 512, 4, 4)]:
-        assert sum(p.numel() for p in TCJA(T, C, kt, kc).parameters()) == C * C * kt + T * T * kc
+# the official instances (kernel_size_t, kernel_size_c, T, C) and their counts, read off the official
+# code's layers (reference/tcja.md, 1.4); ours take (T, C, k_time, k_channel) with the names swapped back
+@pytest.mark.parametrize("official, ours, params", [
+    ((4, 4, 20, 128), (20, 128, 4, 4), 67_136),
+    ((4, 4, 10, 512), (10, 512, 4, 4), 1_048_976),
+    ((4, 4, 14, 256), (14, 256, 4, 4), 262_928),
+    ((2, 4, 14, 512), (14, 512, 4, 2), 1_048_968),
+    ((2, 2, 10, 128), (10, 128, 2, 2), 32_968),
+])
+def test_parameter_count_matches_the_official_instances(official, ours, params):
+    assert models.count_parameters(TCJA(*ours)) == params
+    assert models.count_parameters(OfficialTCJA(*official)) == params
 
 
 class OfficialTCJA(nn.Module):
@@ -213,8 +222,11 @@ def test_seq_dropout_shares_one_mask_over_time():
 
 
 def test_cost_counts_parameters_and_flops_and_restores_the_mode():
+    # by hand: Conv2d(2, 4, 3) 2·4·3·3 + 4 = 76, BatchNorm2d(4) 4 + 4 = 8 (its running statistics are
+    # buffers), Linear(4, 5) 4·5 + 5 = 25 counted once though it is used twice
+    shared = nn.Linear(4, 5)
+    assert models.count_parameters(nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4), shared, shared)) == 109
     net = models.DVSGestureNet.small(T=4).train()
-    assert models.count_parameters(net) == sum(p.numel() for p in net.parameters())
     # one TCJA: two Conv1d over the squeezed [C, T] matrix, 2 FLOPs per multiply-add
     T, C = 5, 7
     assert models.count_flops(TCJA(T, C, 3, 2), torch.rand(T, 1, C, 2, 2)) == 2 * (C * C * 3 * T + T * T * 2 * C)
