@@ -7,8 +7,8 @@ derivative ``g'(x)`` of a smooth primitive ``g``. The formulas (and default ``al
 are spikingjelly 2.0.0's, so gradients agree with ``spikingjelly.activation_based``.
 
 Each class is an ``nn.Module``; ``spiking=False`` makes the forward the smooth primitive
-itself. ``kernel_id`` names the same derivative inside the fused LIF kernels
-(:mod:`snnlib.kernels`), which implement exactly these formulas.
+itself. This module knows nothing of kernels: which of these classes the fused LIF kernels
+compute, and how, is their own table (``snnlib.kernels.contract.SURROGATE_KERNELS``).
 """
 from __future__ import annotations
 
@@ -47,10 +47,9 @@ class SurrogateFunction(nn.Module):
     """Base class: the Heaviside step forward, a smooth derivative backward.
 
     Subclasses define :meth:`primitive` (``g``, a smooth step from 0 to 1) and
-    :meth:`derivative` (``g'``), and a ``kernel_id`` understood by the fused kernels.
+    :meth:`derivative` (``g'``).
     """
 
-    kernel_id: int = -1
     default_alpha: float = 1.0
 
     def __init__(self, alpha: float | None = None, spiking: bool = True):
@@ -74,11 +73,6 @@ class SurrogateFunction(nn.Module):
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def kernel_constants(self) -> tuple[float, float]:
-        """The two constants ``(c1, c2)`` the fused kernels use in :meth:`derivative`, computed
-        in Python double precision exactly as the torch expression does before rounding."""
-        return 0.0, 0.0
-
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, spiking={self.spiking}"
 
@@ -86,7 +80,6 @@ class SurrogateFunction(nn.Module):
 class Sigmoid(SurrogateFunction):
     """``g(x) = sigmoid(αx)``, ``g'(x) = α·sigmoid(αx)·(1 − sigmoid(αx))``. LIF's default (α = 4)."""
 
-    kernel_id = 0
     default_alpha = 4.0
 
     def primitive(self, x):
@@ -100,11 +93,7 @@ class Sigmoid(SurrogateFunction):
 class ATan(SurrogateFunction):
     """``g(x) = atan(π/2·αx)/π + 1/2``, ``g'(x) = (α/2) / (1 + (π/2·αx)²)`` (α = 2)."""
 
-    kernel_id = 1
     default_alpha = 2.0
-
-    def kernel_constants(self):
-        return math.pi / 2 * self.alpha, self.alpha / 2
 
     def primitive(self, x):
         return torch.atan(math.pi / 2 * self.alpha * x) / math.pi + 0.5
@@ -117,11 +106,7 @@ class ATan(SurrogateFunction):
 class PiecewiseQuadratic(SurrogateFunction):
     """Quadratic pieces on ``|x| <= 1/α``: ``g'(x) = max(0, α − α²|x|)`` (α = 1)."""
 
-    kernel_id = 2
     default_alpha = 1.0
-
-    def kernel_constants(self):
-        return self.alpha * self.alpha, self.alpha
 
     def primitive(self, x):
         a = self.alpha
@@ -136,11 +121,7 @@ class PiecewiseQuadratic(SurrogateFunction):
 class PiecewiseExp(SurrogateFunction):
     """``g'(x) = (α/2)·exp(−α|x|)`` (α = 1)."""
 
-    kernel_id = 3
     default_alpha = 1.0
-
-    def kernel_constants(self):
-        return self.alpha / 2, -self.alpha
 
     def primitive(self, x):
         half_tail = torch.exp(-self.alpha * x.abs()) / 2
@@ -153,11 +134,7 @@ class PiecewiseExp(SurrogateFunction):
 class SoftSign(SurrogateFunction):
     """``g(x) = (softsign(αx) + 1)/2``, ``g'(x) = 1 / (2α(1/α + |x|)²)`` (α = 2)."""
 
-    kernel_id = 4
     default_alpha = 2.0
-
-    def kernel_constants(self):
-        return 1 / self.alpha, 2 * self.alpha
 
     def primitive(self, x):
         return (torch.nn.functional.softsign(self.alpha * x) + 1) / 2
@@ -171,11 +148,7 @@ class SuperSpike(SurrogateFunction):
     """``g'(x) = α / (1 + |x|)²`` (α = 1). The derivative integrates to 2α, so the primitive
     ``g(x) = α·x/(1 + |x|) + 1/2`` is a step of height 2α centred on 1/2 (spikingjelly defines none)."""
 
-    kernel_id = 5
     default_alpha = 1.0
-
-    def kernel_constants(self):
-        return self.alpha, 0.0
 
     def primitive(self, x):
         return self.alpha * x / (1 + x.abs()) + 0.5
@@ -188,11 +161,7 @@ class SuperSpike(SurrogateFunction):
 class Erf(SurrogateFunction):
     """``g(x) = erfc(−αx)/2``, ``g'(x) = (α/√π)·exp(−α²x²)`` (α = 2)."""
 
-    kernel_id = 6
     default_alpha = 2.0
-
-    def kernel_constants(self):
-        return self.alpha / math.sqrt(math.pi), self.alpha
 
     def primitive(self, x):
         return torch.special.erfc(-self.alpha * x) / 2

@@ -1,5 +1,7 @@
 """snnlib.neuron.LIF and snnlib.kernels against spikingjelly 2.0.0 and the reference loop."""
+import dataclasses
 import itertools
+import math
 
 import pytest
 import torch
@@ -7,6 +9,7 @@ import torch
 from snnlib import kernels, surrogate
 from snnlib.kernels import cpu as cpu_kernels
 from snnlib.kernels import reference
+from snnlib.kernels.contract import KERNEL_INDEX, SURROGATE_KERNELS, LIFParams
 from snnlib.neuron import LIF, reset_net
 
 sj = pytest.importorskip("spikingjelly.activation_based")
@@ -231,10 +234,76 @@ def test_vectorised_exp_is_within_two_ulp():
     assert np.max(np.abs(out - want) / ulp) <= 2.0
 
 
+# --- the kernel contract -------------------------------------------------------------------
+
+def test_every_builtin_surrogate_has_one_kernel_entry():
+    assert set(KERNEL_INDEX) == set(surrogate.BUILTINS)
+    assert [KERNEL_INDEX[e.cls] for e in SURROGATE_KERNELS] == list(range(len(SURROGATE_KERNELS)))
+    assert len(cpu_kernels._SURROGATE_GRADS) == len(SURROGATE_KERNELS)
+    base = surrogate.SurrogateFunction
+    builtins = {c for c in vars(surrogate).values() if isinstance(c, type) and issubclass(c, base) and c is not base}
+    assert builtins == set(surrogate.BUILTINS)  # a new surrogate class must be listed (and given a kernel entry)
+
+
+def test_the_surrogate_module_knows_nothing_of_kernels():
+    assert not hasattr(surrogate.SurrogateFunction, "kernel_id")
+    assert not hasattr(surrogate.SurrogateFunction, "kernel_constants")
+
+
+def test_kernel_constants_are_what_derivative_uses():
+    # ATan: c1 = pi/2*alpha scales x, c2 = alpha/2 is the peak
+    p = LIFParams(surrogate=surrogate.ATan(alpha=3.0))
+    c1, c2 = p.constants
+    assert SURROGATE_KERNELS[p.kernel].cls is surrogate.ATan
+    assert c1 == math.pi / 2 * 3.0 and c2 == 1.5
+    assert surrogate.ATan(alpha=3.0).derivative(torch.tensor(0.0)).item() == pytest.approx(c2)
+    assert LIFParams(surrogate=surrogate.Sigmoid(alpha=3.0)).constants == (3.0, 0.0)
+
+
+def test_lif_params_are_checked_and_converted_once():
+    p = LIFParams(3, 0, 1, None, None, 1, 0)
+    assert (p.tau, p.decay_input, p.v_threshold, p.v_reset, p.detach_reset, p.store_v_seq) == (3.0, False, 1.0, None,
+                                                                                                True, False)
+    assert type(p.tau) is float and isinstance(p.surrogate, surrogate.Sigmoid) and p.kernel == 0
+    assert p.soft and p.v_rest == 0.0
+    hard = LIFParams(v_reset=-0.2)
+    assert not hard.soft and hard.v_rest == -0.2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.tau = 4.0
+    with pytest.raises(ValueError, match="tau must be a finite number > 1"):
+        LIFParams(tau=1.0)
+    assert LIFParams(surrogate=lambda z: z).kernel is None
+
+
+class Flat(surrogate.Sigmoid):
+    def derivative(self, x):
+        return torch.ones_like(x)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "triton"])
+@pytest.mark.parametrize("unknown", [Flat(), lambda z: (z >= 0).float(), surrogate.Sigmoid(spiking=False)],
+                         ids=["subclass", "callable", "not spiking"])
+def test_fused_backends_reject_other_surrogates(backend, unknown):
+    x = torch.rand(5, 40) * 2
+    assert kernels.select_backend("auto", x, unknown) == "reference"
+    assert LIFParams(surrogate=unknown).kernel is None
+    with pytest.raises(ValueError, match="not subclasses or other callables"):
+        kernels.lif_multi_step(x, 0.0, surrogate=unknown, backend=backend)
+
+
+def test_the_cpu_backend_called_directly_rejects_other_surrogates():
+    with pytest.raises(ValueError, match="not subclasses or other callables; got Flat"):
+        cpu_kernels.lif_multi_step(torch.rand(3, 4), 0.0, LIFParams(surrogate=Flat()))
+
+
+def test_warm_up_runs():
+    cpu_kernels.warm_up()
+
+
 def test_reference_is_the_documented_recursion():
     # one neuron, hand computed: tau=2, decay_input, hard reset to 0, threshold 1
     x = torch.tensor([[1.5], [1.5], [0.2], [2.0]])
-    s, v, v_seq = reference.lif_multi_step(x, torch.zeros(1), 2.0, True, 1.0, 0.0, surrogate.Sigmoid(), False, True)
+    s, v, v_seq = reference.lif_multi_step(x, torch.zeros(1), LIFParams(2.0, True, 1.0, 0.0, store_v_seq=True))
     # h: 0.75 -> no spike; 0.75 + (1.5-0.75)/2 = 1.125 -> spike, v=0; 0.1; 0.1 + (2-0.1)/2 = 1.05 -> spike
     assert s.flatten().tolist() == [0.0, 1.0, 0.0, 1.0]
     torch.testing.assert_close(v_seq.flatten(), torch.tensor([0.75, 0.0, 0.1, 0.0]))
@@ -320,10 +389,6 @@ def test_a_pooled_buffer_is_reused_only_when_released():
 
 
 def test_subclassed_surrogates_run_on_the_reference_loop():
-    class Flat(surrogate.Sigmoid):
-        def derivative(self, x):
-            return torch.ones_like(x)
-
     x = torch.rand(5, 40) * 2
     assert kernels.select_backend("auto", x, Flat()) == "reference"
     with pytest.raises(ValueError, match="not subclasses"):

@@ -14,6 +14,7 @@ pytest.importorskip("triton", reason="triton is not installed (dev extra)")
 
 from snnlib import kernels, surrogate  # noqa: E402
 from snnlib.kernels import reference  # noqa: E402
+from snnlib.kernels.contract import LIFParams  # noqa: E402
 
 CUDA = torch.cuda.is_available()
 DEVICE = "cuda" if CUDA else "cpu"
@@ -78,8 +79,7 @@ def test_inference_writes_the_same_spikes():
     x = (torch.rand(5, 300) * 2).to(DEVICE)
     with torch.no_grad():
         s, v, _ = kernels.lif_multi_step(x, torch.zeros(300, device=DEVICE), backend="triton")
-    s_r, v_r, _ = reference.lif_multi_step(x, torch.zeros(300, device=DEVICE), 2.0, True, 1.0, 0.0,
-                                           surrogate.Sigmoid(), False)
+    s_r, v_r, _ = reference.lif_multi_step(x, torch.zeros(300, device=DEVICE), LIFParams())
     assert torch.equal(s, s_r) and torch.equal(v, v_r)
 
 

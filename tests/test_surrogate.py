@@ -1,5 +1,3 @@
-import math
-
 import pytest
 import torch
 
@@ -82,9 +80,3 @@ def test_integer_input_is_rejected():
     with pytest.raises(TypeError, match="floating-point tensor; got torch.int64"):
         sg.Sigmoid()(torch.tensor([1, 2]))
 
-
-def test_kernel_constants_are_what_derivative_uses():
-    # ATan: c1 = pi/2*alpha scales x, c2 = alpha/2 is the peak
-    c1, c2 = sg.ATan(alpha=3.0).kernel_constants()
-    assert c1 == math.pi / 2 * 3.0 and c2 == 1.5
-    assert sg.ATan(alpha=3.0).derivative(torch.tensor(0.0)).item() == pytest.approx(c2)

@@ -13,19 +13,20 @@ Three implementations of one contract, :func:`lif_multi_step` on ``[T, N, ...]``
 
 ``backend='auto'`` picks the fastest one that supports the input; forcing a backend that
 cannot run it is an error that says why. The fused backends need one of the surrogates in
-:mod:`snnlib.surrogate` (spikingjelly's built-ins of the same name are translated).
+:data:`contract.SURROGATE_KERNELS`, the built-ins of :mod:`snnlib.surrogate` (spikingjelly's
+of the same name are translated). Every backend receives the call's constants as one
+:class:`contract.LIFParams`; the fused ones share :func:`contract.run_flat`.
 """
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 from typing import Callable
 
 import torch
 
-from .. import surrogate as _surrogate
 from . import reference
+from .contract import SURROGATE_KERNELS, LIFParams, check_lif_args, kernel_surrogate  # noqa: F401
 
 BACKENDS = ("auto", "reference", "cpu", "triton")
 CPU_DTYPES = (torch.float32,)
@@ -41,18 +42,11 @@ def _triton_interpreted() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
-def _fused_surrogate(surrogate) -> _surrogate.SurrogateFunction | None:
-    # Exactly the built-in classes: a subclass may override derivative(), which the
-    # kernels could not see (they implement the built-in formulas).
-    sg = _surrogate.from_spikingjelly(surrogate)
-    return sg if type(sg) in _surrogate.BUILTINS and sg.spiking else None
-
-
 def why_not(backend: str, x: torch.Tensor, surrogate) -> str | None:
     """``None`` if ``backend`` can run ``x`` with ``surrogate``, else the reason it cannot."""
     if backend == "reference":
         return None
-    if _fused_surrogate(surrogate) is None:
+    if kernel_surrogate(surrogate) is None:
         return (f"the fused kernels support the built-in surrogates of snnlib.surrogate (spiking=True), "
                 f"not subclasses or other callables; got {type(surrogate).__name__}")
     if backend == "cpu":
@@ -83,17 +77,6 @@ def select_backend(backend: str, x: torch.Tensor, surrogate) -> str:
     if reason is not None:
         raise ValueError(reason)
     return backend
-
-
-def check_lif_args(tau, v_threshold, v_reset) -> None:
-    """Validate the LIF constants (shared by :class:`snnlib.neuron.LIF`)."""
-    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not math.isfinite(tau) or tau <= 1:
-        raise ValueError(f"tau must be a finite number > 1; got {tau!r}")
-    if isinstance(v_threshold, bool) or not isinstance(v_threshold, (int, float)) or not math.isfinite(v_threshold):
-        raise ValueError(f"v_threshold must be a finite number; got {v_threshold!r}")
-    if v_reset is not None and (isinstance(v_reset, bool) or not isinstance(v_reset, (int, float))
-                                or not math.isfinite(v_reset)):
-        raise ValueError(f"v_reset must be a finite number, or None for a soft reset; got {v_reset!r}")
 
 
 def initial_state(x_step: torch.Tensor, value: float) -> torch.Tensor:
@@ -132,20 +115,16 @@ def lif_multi_step(
                              f"got {list(v_init.shape)}")
     elif isinstance(v_init, bool) or not isinstance(v_init, (int, float)):
         raise TypeError(f"v_init must be a tensor [N, ...] or a number; got {type(v_init).__name__}")
-    check_lif_args(tau, v_threshold, v_reset)
-    surrogate = _surrogate.Sigmoid() if surrogate is None else surrogate
-    chosen = select_backend(backend, x_seq, surrogate)
-    if chosen != "cpu" and not isinstance(v_init, torch.Tensor):
-        v_init = initial_state(x_seq[0], v_init)
-    args = (x_seq, v_init, tau, decay_input, v_threshold, v_reset)
-    tail = (detach_reset, store_v_seq)
-    if chosen == "reference":
-        return reference.lif_multi_step(*args, surrogate, *tail)
-    fused = _fused_surrogate(surrogate)
-    if chosen == "cpu":
+    params = LIFParams(tau, decay_input, v_threshold, v_reset, surrogate, detach_reset, store_v_seq)
+    chosen = select_backend(backend, x_seq, params.surrogate)
+    if chosen == "cpu":  # a number v_init is filled inside the kernel
         from . import cpu
 
-        return cpu.lif_multi_step(*args, fused, *tail)
+        return cpu.lif_multi_step(x_seq, v_init, params)
+    if not isinstance(v_init, torch.Tensor):
+        v_init = initial_state(x_seq[0], v_init)
+    if chosen == "reference":
+        return reference.lif_multi_step(x_seq, v_init, params)
     from . import triton as triton_kernels
 
-    return triton_kernels.lif_multi_step(*args, fused, *tail)
+    return triton_kernels.lif_multi_step(x_seq, v_init, params)

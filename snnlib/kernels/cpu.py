@@ -15,8 +15,8 @@ fast-math, so spikes and potentials are bit-identical. The backward evaluates au
 expressions through the reference graph but lets the compiler fuse multiply-adds and
 hoist 1/tau (10-15 % faster), so gradients agree with autograd's to rounding: within
 2.1e-7 of the gradient's scale for T=16, N=200,000 (measured), 1e-6 in the tests.
-Supported: float32 inputs and the surrogates of :mod:`snnlib.surrogate` (other dtypes use
-the reference).
+Supported: float32 inputs and the surrogates of :data:`.contract.SURROGATE_KERNELS` (other
+dtypes and surrogates use the reference).
 
 How the code is shaped for speed (each measured on the 2-core development machine):
 
@@ -46,7 +46,8 @@ from numba import types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload
 
-DTYPES = (torch.float32,)
+from .contract import SURROGATE_KERNELS, LIFParams, run_flat
+
 FORWARD_BLOCK = 16384  # neurons per forward block: 64 KiB of potentials, long contiguous rows
 BACKWARD_CACHE = 512 * 1024  # bytes of the backward's [T, block] buffer of h (half an L2 of 1 MiB)
 
@@ -84,67 +85,68 @@ def _exp(x):
     return y * _as_float32((np.int32(k) + np.int32(127)) << np.int32(23))
 
 
-# snnlib.surrogate.*.derivative at z = h - v_threshold, in the same operation order. Every
-# operand is float32 (constants from SurrogateFunction.kernel_constants), so nothing is
-# promoted to float64 behind the reference's back.
+# The surrogate derivatives at z = h - v_threshold, the formulas of contract.SURROGATE_KERNELS
+# in its order, in snnlib.surrogate's operation order. Every operand is float32 (c1, c2 from
+# the table, rounded once), so nothing is promoted to float64 behind the reference's back.
 
 @numba.njit(inline="always", error_model="numpy")
-def _sigmoid_grad(z, a, c1, c2):  # s = sigmoid(a z); (1 - s) s a
-    s = _ONE / (_ONE + _exp(-(a * z)))
-    return (_ONE - s) * s * a
+def _sigmoid_grad(z, c1, c2):
+    s = _ONE / (_ONE + _exp(-(c1 * z)))
+    return (_ONE - s) * s * c1
 
 
 @numba.njit(inline="always", error_model="numpy")
-def _atan_grad(z, a, c1, c2):
+def _atan_grad(z, c1, c2):
     w = z * c1
     return c2 / (_ONE + w * w)
 
 
 @numba.njit(inline="always", error_model="numpy")
-def _piecewise_quadratic_grad(z, a, c1, c2):
+def _piecewise_quadratic_grad(z, c1, c2):
     return max(c2 - c1 * abs(z), _ZERO)
 
 
 @numba.njit(inline="always", error_model="numpy")
-def _piecewise_exp_grad(z, a, c1, c2):
+def _piecewise_exp_grad(z, c1, c2):
     return c1 * _exp(c2 * abs(z))
 
 
 @numba.njit(inline="always", error_model="numpy")
-def _soft_sign_grad(z, a, c1, c2):
+def _soft_sign_grad(z, c1, c2):
     w = c1 + abs(z)
     return _ONE / (c2 * w * w)
 
 
 @numba.njit(inline="always", error_model="numpy")
-def _super_spike_grad(z, a, c1, c2):
+def _super_spike_grad(z, c1, c2):
     w = _ONE + abs(z)
     return c1 / (w * w)
 
 
 @numba.njit(inline="always", error_model="numpy")
-def _erf_grad(z, a, c1, c2):
+def _erf_grad(z, c1, c2):
     w = c2 * z
     return c1 * _exp(-(w * w))
 
 
 _SURROGATE_GRADS = (_sigmoid_grad, _atan_grad, _piecewise_quadratic_grad, _piecewise_exp_grad, _soft_sign_grad,
-                    _super_spike_grad, _erf_grad)  # indexed by SurrogateFunction.kernel_id
+                    _super_spike_grad, _erf_grad)  # indexed by LIFParams.kernel
+assert len(_SURROGATE_GRADS) == len(SURROGATE_KERNELS)
 
 
-def _surrogate_grad(kind, z, a, c1, c2):
-    """g'(z) of surrogate ``kind`` (``SurrogateFunction.kernel_id``), inside compiled code only."""
+def _surrogate_grad(kind, z, c1, c2):
+    """g'(z) of surrogate ``kind`` (``LIFParams.kernel``), inside compiled code only."""
     raise NotImplementedError("compiled-code only")
 
 
 @overload(_surrogate_grad, inline="always")
-def _surrogate_grad_for(kind, z, a, c1, c2):
+def _surrogate_grad_for(kind, z, c1, c2):
     # Chosen while Numba types the caller, where ``kind`` is a compile-time constant: each
     # compiled kernel then contains (and spends compile time on) one surrogate only.
     if not isinstance(kind, types.IntegerLiteral):
         raise TypingError(f"_surrogate_grad needs a constant kind; got {kind}")
     grad = _SURROGATE_GRADS[kind.literal_value]
-    return lambda kind, z, a, c1, c2: grad(z, a, c1, c2)
+    return lambda kind, z, c1, c2: grad(z, c1, c2)
 
 
 # --- row functions: one time step for a row of neurons ---------------------------------
@@ -169,7 +171,7 @@ def _step_row(v, xt, out, tau, vth, vr, soft, decay, spikes):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract", "arcp"})
-def _grad_row(kind, ht, gst, gxt, carry, tau, vth, vr, a, c1, c2, soft, detach, decay):
+def _grad_row(kind, ht, gst, gxt, carry, tau, vth, vr, c1, c2, soft, detach, decay):
     """One step back in time for a row: ``carry`` holds dL/dV[t] on entry and dL/dV[t-1] on exit.
 
     The gradient reaching h, through the spike (surrogate) and through the reset, then
@@ -181,7 +183,7 @@ def _grad_row(kind, ht, gst, gxt, carry, tau, vth, vr, a, c1, c2, soft, detach, 
     for i in range(ht.shape[0]):
         h, gv = ht[i], carry[i]
         z = h - vth
-        sg = _surrogate_grad(kind, z, a, c1, c2)
+        sg = _surrogate_grad(kind, z, c1, c2)
         dv_ds = -vth if soft else vr - h  # how the reset moves v when the neuron spikes
         through_reset = _ZERO if detach else gv * dv_ds
         through_v = gv if soft or z < 0 else gv * _ZERO  # a hard reset cuts v from h when it fires
@@ -230,7 +232,7 @@ def _forward_range(x, v0, s, vseq, vT, lo, hi, block, tau, vth, vr, soft, decay,
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def _backward_range(kind, x, v0, gs, gvseq, gvT, gx, gv0, lo, hi, block, tau, vth, vr, a, c1, c2,
+def _backward_range(kind, x, v0, gs, gvseq, gvT, gx, gv0, lo, hi, block, tau, vth, vr, c1, c2,
                     soft, detach, decay, has_gs, has_gvseq, has_gvT, spikes):
     """BPTT for neurons ``lo:hi``. Each block first re-runs the forward from ``x`` (bit-identical,
     same operations) to rebuild the charged potentials ``h`` in a ``[T, block]`` cache-resident
@@ -253,7 +255,7 @@ def _backward_range(kind, x, v0, gs, gvseq, gvT, gx, gv0, lo, hi, block, tau, vt
             if has_gvseq:  # dL/dV[t] = from the future + from v_seq[t], added first as autograd does
                 _add_row(carry, gvseq[t, b0:b1])
             _grad_row(kind, hbuf[t, :n], gs[t, b0:b1] if has_gs else zeros[:n], gx[t, b0:b1], carry,
-                      tau, vth, vr, a, c1, c2, soft, detach, decay)
+                      tau, vth, vr, c1, c2, soft, detach, decay)
         _copy_row(gv0[b0:b1], carry)
 
 
@@ -293,12 +295,12 @@ def _kernel(kind: int):
     @numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
     def run(backward, x, v0, seq, state, vseq, gs, gvT, n, block, workers, constants, flags):
         # constants and flags come packed: every argument of a parallel function adds to its compile time
-        tau, vth, vr, a, c1, c2 = constants
+        tau, vth, vr, c1, c2 = constants
         soft, detach, decay, has_vseq, has_gs, has_gvT = flags
         for w in numba.prange(workers):
             lo, hi = _span(w, workers, n, block)
             if backward:
-                _backward_range(kind, x, v0, gs, vseq, gvT, seq, state, lo, hi, block, tau, vth, vr, a, c1, c2,
+                _backward_range(kind, x, v0, gs, vseq, gvT, seq, state, lo, hi, block, tau, vth, vr, c1, c2,
                                 soft, detach, decay, has_gs, has_vseq, has_gvT, not backward)
             else:
                 _forward_range(x, v0, seq, vseq, state, lo, hi, block, tau, vth, vr, soft, decay, has_vseq,
@@ -388,8 +390,14 @@ def empty_cache() -> None:
     _OUTPUTS.clear()
 
 
+def _constants(p: LIFParams) -> tuple:
+    """The kernel's constants, in float32 as the reference computes."""
+    return tuple(np.float32(c) for c in (p.tau, p.v_threshold, p.v_rest, *p.constants))
+
+
 class LIFFunction(torch.autograd.Function):
-    """Fused multi-step LIF on float32 ``[T, N]`` CPU tensors.
+    """Fused multi-step LIF on float32 ``[T, N]`` CPU tensors (``v0`` is ``[N]``, or ``[1]``: one
+    value for all neurons).
 
     Saves nothing new for the backward: it keeps ``x`` and ``v0`` (alive anyway) and
     recomputes ``h`` block by block. Traffic: forward reads x, writes s (8 B/elem);
@@ -397,59 +405,45 @@ class LIFFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, v0, tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset, store_v_seq):
+    def forward(ctx, x, v0, params: LIFParams):
         T, n = x.shape
-        f = np.float32
-        soft = v_reset is None
-        # the kernel's constants, in float32 as the reference computes
-        ctx.constants = (f(tau), f(v_threshold), f(0.0 if soft else v_reset), f(alpha), f(c1), f(c2))
-        ctx.flags = (soft, detach_reset, decay_input)
-        ctx.kind = kind
+        ctx.params = params
         s = _OUTPUTS.empty(x.shape)
         vT = _OUTPUTS.empty((n,))
-        vseq = torch.empty_like(x) if store_v_seq else _DUMMY_SEQ
-        _kernel(kind)(False, _np(x), _np(v0), _np(s), _np(vT), _np(vseq), _np(_DUMMY_SEQ), _np(_DUMMY_STATE),
-                      n, FORWARD_BLOCK, numba.get_num_threads(), ctx.constants, (*ctx.flags, store_v_seq, False, False))
+        vseq = torch.empty_like(x) if params.store_v_seq else _DUMMY_SEQ
+        _kernel(params.kernel)(False, _np(x), _np(v0), _np(s), _np(vT), _np(vseq), _np(_DUMMY_SEQ),
+                               _np(_DUMMY_STATE), n, FORWARD_BLOCK, numba.get_num_threads(), _constants(params),
+                               (params.soft, params.detach_reset, params.decay_input, params.store_v_seq,
+                                False, False))
         ctx.save_for_backward(x, v0)
         ctx.set_materialize_grads(False)  # an unused output's gradient stays None: no [T, N] of zeros to read
-        return s, vT, (vseq if store_v_seq else None)
+        return s, vT, (vseq if params.store_v_seq else None)
 
     @staticmethod
     @torch.autograd.function.once_differentiable  # second derivatives: use backend='reference'
     def backward(ctx, gs, gvT, gvseq):
         x, v0 = ctx.saved_tensors
+        p = ctx.params
         T, n = x.shape
         gx = _OUTPUTS.empty(x.shape)
         gv0 = _OUTPUTS.empty((n,))
         given = lambda g, dummy: _np(g.contiguous() if g is not None else dummy)  # noqa: E731
-        _kernel(ctx.kind)(True, _np(x), _np(v0), _np(gx), _np(gv0), given(gvseq, _DUMMY_SEQ), given(gs, _DUMMY_SEQ),
-                          given(gvT, _DUMMY_STATE), n, _backward_block(T), numba.get_num_threads(), ctx.constants,
-                          (*ctx.flags, gvseq is not None, gs is not None, gvT is not None))
+        _kernel(p.kernel)(True, _np(x), _np(v0), _np(gx), _np(gv0), given(gvseq, _DUMMY_SEQ), given(gs, _DUMMY_SEQ),
+                          given(gvT, _DUMMY_STATE), n, _backward_block(T), numba.get_num_threads(), _constants(p),
+                          (p.soft, p.detach_reset, p.decay_input, gvseq is not None, gs is not None,
+                           gvT is not None))
         # a scalar initial state (one value for every neuron, shape [1]) gets no gradient
-        return gx, (gv0 if v0.shape[0] == n else None), None, None, None, None, None, None, None, None, None, None
+        return gx, (gv0 if v0.shape[0] == n else None), None
 
 
-def lif_multi_step(x_seq, v_init, tau, decay_input, v_threshold, v_reset, surrogate, detach_reset, store_v_seq=False):
-    """Same contract as :func:`snnlib.kernels.reference.lif_multi_step` (``[T, N, ...]``, time first)."""
-    shape = x_seq.shape
-    x = x_seq.reshape(shape[0], -1).contiguous()
-    if isinstance(v_init, torch.Tensor):
-        v0 = v_init.reshape(-1).to(x.dtype).contiguous()
-    else:  # one value for all neurons: filled inside the kernel (a torch op here would wake torch's thread pool)
-        v0 = torch.tensor([v_init], dtype=x.dtype)
-    s, vT, vseq = LIFFunction.apply(
-        x, v0, float(tau), bool(decay_input), float(v_threshold),
-        None if v_reset is None else float(v_reset), surrogate.kernel_id, surrogate.alpha,
-        *surrogate.kernel_constants(),
-        bool(detach_reset), bool(store_v_seq),
-    )
-    return s.view(shape), vT.view(shape[1:]), (vseq.view(shape) if store_v_seq else None)
+def lif_multi_step(x_seq: torch.Tensor, v_init: torch.Tensor | float, params: LIFParams):
+    """:func:`snnlib.kernels.reference.lif_multi_step`'s contract on float32 CPU tensors; ``v_init``
+    may be a number (filled inside the kernel: a torch op here would wake torch's thread pool)."""
+    return run_flat(LIFFunction.apply, x_seq, v_init, params)
 
 
 def warm_up() -> None:
     """Compile (or load from the disk cache) both passes once, on a tiny input."""
-    from ..surrogate import Sigmoid
-
     x = torch.rand(2, 8, requires_grad=True)
-    s, v, _ = lif_multi_step(x, 0.0, 2.0, True, 1.0, 0.0, Sigmoid(), False)
+    s, v, _ = lif_multi_step(x, 0.0, LIFParams())
     (s.sum() + v.sum()).backward()

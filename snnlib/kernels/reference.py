@@ -19,6 +19,8 @@ from typing import Callable
 
 import torch
 
+from .contract import LIFParams
+
 
 def fire_and_reset(
     h: torch.Tensor,
@@ -69,22 +71,16 @@ def plif_step(x, v, w, decay_input, v_threshold, v_reset, surrogate, detach_rese
 
 
 def lif_multi_step(
-    x_seq: torch.Tensor,
-    v_init: torch.Tensor,
-    tau: float,
-    decay_input: bool,
-    v_threshold: float,
-    v_reset: float | None,
-    surrogate: Callable[[torch.Tensor], torch.Tensor],
-    detach_reset: bool,
-    store_v_seq: bool = False,
+    x_seq: torch.Tensor, v_init: torch.Tensor, params: LIFParams,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """LIF over ``x_seq`` of shape ``[T, N, ...]`` (time first) from ``v_init`` ``[N, ...]``.
+    """LIF over ``x_seq`` of shape ``[T, N, ...]`` (time first) from ``v_init`` ``[N, ...]``, with the
+    constants and surrogate of ``params``.
 
     Returns ``(spikes [T, N, ...], v_final [N, ...], v_seq [T, N, ...] or None)``.
     """
-    return _unroll(lif_step, x_seq, v_init, tau, decay_input, v_threshold, v_reset, surrogate, detach_reset,
-                   store_v_seq)
+    p = params
+    return _unroll(lif_step, x_seq, v_init, p.tau, p.decay_input, p.v_threshold, p.v_reset, p.surrogate,
+                   p.detach_reset, p.store_v_seq)
 
 
 def plif_multi_step(x_seq, v_init, w, decay_input, v_threshold, v_reset, surrogate, detach_reset, store_v_seq=False):

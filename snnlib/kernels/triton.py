@@ -26,24 +26,21 @@ imported) against :mod:`snnlib.kernels.reference`.
 """
 from __future__ import annotations
 
-import math
-import os
-
 import torch
 import triton
 import triton.language as tl
 
-DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+from .contract import LIFParams, run_flat
+
 BLOCK = 512
-INTERPRET = os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
 @triton.jit
-def _surrogate_grad(z, KIND: tl.constexpr, a, c1, c2):
-    # snnlib.surrogate.*.derivative, same formulas; constants pre-computed in Python.
+def _surrogate_grad(z, KIND: tl.constexpr, c1, c2):
+    # The formulas of contract.SURROGATE_KERNELS, KIND being the index there.
     if KIND == 0:
-        s = tl.sigmoid(a * z)
-        g = (1.0 - s) * s * a
+        s = tl.sigmoid(c1 * z)
+        g = (1.0 - s) * s * c1
     elif KIND == 1:
         w = z * c1
         g = c2 / (1.0 + w * w)
@@ -65,7 +62,7 @@ def _surrogate_grad(z, KIND: tl.constexpr, a, c1, c2):
 
 @triton.jit
 def _lif_forward(x_ptr, v0_ptr, s_ptr, h_ptr, vseq_ptr, vT_ptr, N, T,
-                 tau, vth, vr, leak_to,
+                 tau, vth, vr,
                  SOFT: tl.constexpr, DECAY: tl.constexpr, SAVE_H: tl.constexpr, STORE_V: tl.constexpr,
                  BLOCK: tl.constexpr):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
@@ -76,9 +73,9 @@ def _lif_forward(x_ptr, v0_ptr, s_ptr, h_ptr, vseq_ptr, vT_ptr, N, T,
         idx = offs + t * stride
         x = tl.load(x_ptr + idx, mask=mask, other=0.0).to(tl.float32)
         if DECAY:
-            h = v + tl.div_rn(x - (v - leak_to), tau)
+            h = v + tl.div_rn(x - (v - vr), tau)
         else:
-            h = v - tl.div_rn(v - leak_to, tau) + x
+            h = v - tl.div_rn(v - vr, tau) + x
         fired = (h - vth) >= 0.0
         # via a float select: Triton 3.9's interpreter mis-converts bool -> bf16
         tl.store(s_ptr + idx, tl.where(fired, 1.0, 0.0).to(s_ptr.dtype.element_ty), mask=mask)
@@ -95,7 +92,7 @@ def _lif_forward(x_ptr, v0_ptr, s_ptr, h_ptr, vseq_ptr, vT_ptr, N, T,
 
 @triton.jit
 def _lif_backward(gs_ptr, gvseq_ptr, gvT_ptr, h_ptr, gx_ptr, gv0_ptr, N, T,
-                  tau, vth, vr, a, c1, c2,
+                  tau, vth, vr, c1, c2,
                   SOFT: tl.constexpr, DECAY: tl.constexpr, DETACH: tl.constexpr, KIND: tl.constexpr,
                   HAS_GS: tl.constexpr, HAS_GVSEQ: tl.constexpr, HAS_GVT: tl.constexpr,
                   BLOCK: tl.constexpr):
@@ -114,7 +111,7 @@ def _lif_backward(gs_ptr, gvseq_ptr, gvT_ptr, h_ptr, gx_ptr, gv0_ptr, N, T,
             gv = gv + tl.load(gvseq_ptr + idx, mask=mask, other=0.0).to(tl.float32)
         h = tl.load(h_ptr + idx, mask=mask, other=0.0)
         z = h - vth
-        sg = _surrogate_grad(z, KIND, a, c1, c2)
+        sg = _surrogate_grad(z, KIND, c1, c2)
         if HAS_GS:
             g_spike = tl.load(gs_ptr + idx, mask=mask, other=0.0).to(tl.float32)
         else:
@@ -137,65 +134,51 @@ def _lif_backward(gs_ptr, gvseq_ptr, gvT_ptr, h_ptr, gx_ptr, gv0_ptr, N, T,
     tl.store(gv0_ptr + offs, carry, mask=mask)
 
 
-def _launch_options() -> dict:
-    # The interpreter has no compiler options; on a GPU keep a*b+c unfused like the reference.
-    return {} if INTERPRET else {"enable_fp_fusion": False}
+# On a GPU a*b+c stays unfused, as in the reference (the interpreter ignores the option).
+_OPTIONS = {"enable_fp_fusion": False}
 
 
 class LIFFunction(torch.autograd.Function):
     """Fused multi-step LIF on ``[T, N]`` tensors; ``v`` state in fp32, spikes in the input dtype."""
 
     @staticmethod
-    def forward(ctx, x, v0, tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset, store_v_seq):
+    def forward(ctx, x, v0, params: LIFParams):
         T, n = x.shape
         training = any(ctx.needs_input_grad[:2])
         s = torch.empty_like(x)
         h = torch.empty(x.shape, dtype=torch.float32, device=x.device) if training else s
-        vseq = torch.empty(x.shape, dtype=torch.float32, device=x.device) if store_v_seq else s
+        vseq = torch.empty(x.shape, dtype=torch.float32, device=x.device) if params.store_v_seq else s
         vT = torch.empty_like(v0)
-        soft = v_reset is None
-        vr = 0.0 if soft else float(v_reset)
-        grid = (triton.cdiv(n, BLOCK),)
-        _lif_forward[grid](x, v0, s, h, vseq, vT, n, T, tau, v_threshold, vr, vr,
-                           SOFT=soft, DECAY=decay_input, SAVE_H=training, STORE_V=store_v_seq,
-                           BLOCK=BLOCK, **_launch_options())
+        _lif_forward[(triton.cdiv(n, BLOCK),)](
+            x, v0, s, h, vseq, vT, n, T, params.tau, params.v_threshold, params.v_rest,
+            SOFT=params.soft, DECAY=params.decay_input, SAVE_H=training, STORE_V=params.store_v_seq,
+            BLOCK=BLOCK, **_OPTIONS)
         if training:
             ctx.save_for_backward(h)
-        ctx.params = (tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset, x.dtype)
+        ctx.params, ctx.x_dtype = params, x.dtype
         ctx.set_materialize_grads(False)
-        return s, vT, (vseq if store_v_seq else None)
+        return s, vT, (vseq if params.store_v_seq else None)
 
     @staticmethod
     @torch.autograd.function.once_differentiable  # second derivatives: use backend='reference'
     def backward(ctx, gs, gvT, gvseq):
         (h,) = ctx.saved_tensors
-        tau, decay_input, v_threshold, v_reset, kind, alpha, c1, c2, detach_reset, x_dtype = ctx.params
+        p = ctx.params
         T, n = h.shape
-        gx = torch.empty(h.shape, dtype=x_dtype, device=h.device)
+        gx = torch.empty(h.shape, dtype=ctx.x_dtype, device=h.device)
         gv0 = torch.empty(n, dtype=torch.float32, device=h.device)
-        soft = v_reset is None
-        grid = (triton.cdiv(n, BLOCK),)
-        _lif_backward[grid](
+        _lif_backward[(triton.cdiv(n, BLOCK),)](
             gs.contiguous() if gs is not None else h,
             gvseq.contiguous() if gvseq is not None else h,
             gvT.contiguous() if gvT is not None else gv0,
-            h, gx, gv0, n, T, tau, v_threshold, 0.0 if soft else float(v_reset), alpha, c1, c2,
-            SOFT=soft, DECAY=decay_input, DETACH=detach_reset, KIND=kind,
+            h, gx, gv0, n, T, p.tau, p.v_threshold, p.v_rest, *p.constants,
+            SOFT=p.soft, DECAY=p.decay_input, DETACH=p.detach_reset, KIND=p.kernel,
             HAS_GS=gs is not None, HAS_GVSEQ=gvseq is not None, HAS_GVT=gvT is not None,
-            BLOCK=BLOCK, **_launch_options(),
+            BLOCK=BLOCK, **_OPTIONS,
         )
-        return gx, gv0, None, None, None, None, None, None, None, None, None, None
+        return gx, gv0, None
 
 
-def lif_multi_step(x_seq, v_init, tau, decay_input, v_threshold, v_reset, surrogate, detach_reset, store_v_seq=False):
-    """Same contract as :func:`snnlib.kernels.reference.lif_multi_step` (``[T, N, ...]``, time first)."""
-    shape = x_seq.shape
-    x = x_seq.reshape(shape[0], -1).contiguous()
-    v0 = v_init.reshape(-1).to(torch.float32).contiguous()
-    s, vT, vseq = LIFFunction.apply(
-        x, v0, float(tau), bool(decay_input), float(v_threshold),
-        None if v_reset is None else float(v_reset), surrogate.kernel_id, surrogate.alpha,
-        *surrogate.kernel_constants(),
-        bool(detach_reset), bool(store_v_seq),
-    )
-    return s.view(shape), vT.view(shape[1:]), (vseq.view(shape) if store_v_seq else None)
+def lif_multi_step(x_seq: torch.Tensor, v_init: torch.Tensor, params: LIFParams):
+    """:func:`snnlib.kernels.reference.lif_multi_step`'s contract for CUDA tensors in fp32/fp16/bf16."""
+    return run_flat(LIFFunction.apply, x_seq, v_init, params)
