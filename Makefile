@@ -12,6 +12,8 @@ TORCH  ?= torch==2.13.0
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 STAMP  := $(VENV)/.snnlib-installed
 VENDOR := _vendor/.complete
+# Downloads (the paper profile) land in the checkout's git-ignored cache when run through make.
+export SNNLIB_DATA ?= $(CURDIR)/data/cache
 
 .PHONY: help setup book test test-lib test-notebooks test-book bench clean
 
@@ -29,7 +31,7 @@ $(STAMP): pyproject.toml
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "$(TORCH)"
 	$(PY) -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/constraints.txt
 	@echo "pinned: $$(cat $(VENV)/constraints.txt)"
-	$(PY) -m pip install -c $(VENV)/constraints.txt -e ".[spikingjelly,book,dev]"
+	$(PY) -m pip install -c $(VENV)/constraints.txt -e ".[spikingjelly,chapters,book,dev]"
 	$(PY) -m pip install -c $(VENV)/constraints.txt --no-deps $$($(PY) tools/deps.py without-deps)
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (snnlib)" >/dev/null
 	@echo "compiling the fused CPU kernels once (cached on disk)"; $(PY) -c "from snnlib.kernels import cpu; cpu.warm_up()"

@@ -10,9 +10,10 @@ profile   where                    data and budget
 ``paper`` Colab / GPU servers      the papers' real datasets and hyper-parameters
 ========  =======================  =====================================================
 
-``book`` is the default. Chapters never hard-code sizes: they ask
-``chapter_settings("<chapter>")`` and print :func:`describe` so a reader always sees which
-profile, data and device a run used.
+``book`` is the default. Each chapter declares its own sizes for the three profiles in its first
+code cell and takes the active one with :func:`per_profile` (so a chapter opened alone in Colab
+is self-contained), and prints :func:`describe` so a reader always sees which profile, data and
+device a run used.
 
 >>> from snnlib import config
 >>> config.get_profile("ci").name
@@ -67,67 +68,6 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
     }
 )
 
-# Per-chapter sizes. Each chapter has one entry whose three profiles define the same
-# keys (tests check this), so switching profile can never leave a size undefined.
-CHAPTER_SETTINGS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
-    "00_getting_started": {
-        "ci": {"steps": 20, "neurons": 8, "taus": (2.0, 4.0)},
-        "book": {"steps": 100, "neurons": 32, "taus": (1.5, 2.0, 4.0, 8.0, 16.0)},
-        "paper": {"steps": 100, "neurons": 32, "taus": (1.5, 2.0, 4.0, 8.0, 16.0)},
-    },
-    "01_lif_neurons": {
-        "ci": {"steps": 40, "fi_points": 12, "fi_steps": 200, "opt_steps": 25, "bench_T": 8,
-               "bench_log2N": 14, "bench_reps": 3},
-        "book": {"steps": 60, "fi_points": 40, "fi_steps": 600, "opt_steps": 60, "bench_T": 16,
-                 "bench_log2N": 20, "bench_reps": 5},
-        "paper": {"steps": 60, "fi_points": 40, "fi_steps": 600, "opt_steps": 60, "bench_T": 16,
-                  "bench_log2N": 22, "bench_reps": 10},
-    },
-    "02_data_and_training": {
-        "ci": {"T": 4, "digits_epochs": 2, "event_T": 6, "event_epochs": 1, "event_steps": 6, "anim_frames": 10},
-        "book": {"T": 4, "digits_epochs": 8, "event_T": 8, "event_epochs": 8, "event_steps": None,
-                 "anim_frames": 20},
-        "paper": {"T": 8, "digits_epochs": 20, "event_T": 20, "event_epochs": 64, "event_steps": None,
-                  "anim_frames": 20},
-    },
-    "03_tcja": {
-        "ci": {"T": 6, "epochs": 2, "steps": None},
-        "book": {"T": 8, "epochs": 3, "steps": None},
-        "paper": {"T": 8, "epochs": 3, "steps": None},
-    },
-    "04_ccf": {
-        "ci": {"T": 6, "epochs": 1, "steps": 8, "seeds": 2, "samples": 4, "paper_flops": False, "paper_epochs": 1},
-        "book": {"T": 8, "epochs": 5, "steps": None, "seeds": 3, "samples": 8, "paper_flops": True, "paper_epochs": 1},
-        "paper": {"T": 8, "epochs": 5, "steps": None, "seeds": 3, "samples": 8, "paper_flops": True,
-                  "paper_epochs": 1024},
-    },
-    "05_pfa": {
-        "ci": {"T": 6, "net_epochs": 1, "cp_ranks": (1, 2, 4, 8), "epochs": 1, "steps": 8, "seeds": 2,
-               "ranks": (1, 4), "paper_epochs": 1},
-        "book": {"T": 8, "net_epochs": 3, "cp_ranks": (1, 2, 4, 8, 16, 32), "epochs": 5, "steps": None, "seeds": 3,
-                 "ranks": (1, 4, 16), "paper_epochs": 1},
-        "paper": {"T": 8, "net_epochs": 3, "cp_ranks": (1, 2, 4, 8, 16, 32), "epochs": 5, "steps": None, "seeds": 3,
-                  "ranks": (1, 4, 16), "paper_epochs": 200},
-    },
-    "06_spiking_vae": {
-        "ci": {"size": 16, "T": 4, "latent": 16, "k": 5, "channels": (8, 16, 32), "epochs": 2, "steps": 6,
-               "batch": 64, "lr": 3e-3, "seeds": 1, "clf_epochs": 2, "samples": 64},
-        "book": {"size": 16, "T": 8, "latent": 32, "k": 10, "channels": (16, 32, 64), "epochs": 30, "steps": None,
-                 "batch": 64, "lr": 3e-3, "seeds": 2, "clf_epochs": 8, "samples": 360},
-        "paper": {"size": 32, "T": 16, "latent": 128, "k": 20, "channels": (32, 64, 128, 256), "epochs": 150,
-                  "steps": None, "batch": 250, "lr": 1e-3, "seeds": 1, "clf_epochs": 8, "samples": 10000},
-    },
-    "07_attention_sinks": {
-        "ci": {"length": 16, "batch": 16, "steps": 30, "eval_every": 10, "seeds": 1, "window": 4, "snn_T": 6,
-               "snn_epochs": 1, "snn_steps": 4},
-        "book": {"length": 32, "batch": 64, "steps": 1000, "eval_every": 100, "seeds": 2, "window": 8, "snn_T": 8,
-                 "snn_epochs": 5, "snn_steps": None},
-        "paper": {"length": 32, "batch": 64, "steps": 1000, "eval_every": 100, "seeds": 2, "window": 8, "snn_T": 8,
-                  "snn_epochs": 5, "snn_steps": None},
-    },
-}
-
-
 def get_profile(name: str | None = None) -> Profile:
     """The profile called ``name``, or the one ``SNNLIB_PROFILE`` selects (default ``book``).
 
@@ -144,14 +84,29 @@ def get_profile(name: str | None = None) -> Profile:
     return PROFILES[name]
 
 
-def chapter_settings(chapter: str, profile: str | Profile | None = None) -> Mapping[str, Any]:
-    """The sizes chapter ``chapter`` uses under ``profile`` (default: the active one), read-only."""
-    if chapter not in CHAPTER_SETTINGS:
-        raise KeyError(
-            f"no settings for chapter {chapter!r}; known chapters: {', '.join(sorted(CHAPTER_SETTINGS))}"
+def per_profile(profile: str | Profile | None = None, **by_profile: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The sizes of the active profile (or ``profile``), read-only, from one mapping per profile.
+
+    A chapter declares its own sizes in its first code cell::
+
+        settings = config.per_profile(
+            ci=dict(steps=20, seeds=1),
+            book=dict(steps=200, seeds=5),
+            paper=dict(steps=2000, seeds=5),
         )
+
+    Raises:
+        TypeError: unless all three profiles are given and define the same keys, so switching
+            profile can never leave a size undefined.
+    """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    return MappingProxyType(dict(CHAPTER_SETTINGS[chapter][prof.name]))
+    given = sorted(by_profile)
+    if given != sorted(PROFILE_NAMES):
+        raise TypeError(f"per_profile() needs sizes for each profile {list(PROFILE_NAMES)}; got {given}")
+    keys = {name: sorted(values) for name, values in by_profile.items()}
+    if any(k != keys[prof.name] for k in keys.values()):
+        raise TypeError(f"every profile must define the same sizes; got {keys}")
+    return MappingProxyType(dict(by_profile[prof.name]))
 
 
 def device() -> str:

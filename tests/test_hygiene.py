@@ -143,7 +143,7 @@ def test_install_cell_installs_without_touching_torch(monkeypatch):
     first, second = commands
     assert "--no-deps" in first and deps.without_deps()[0] in first
     repo = chapter.repository()
-    assert second[-1] == f"snnlib[spikingjelly] @ git+{repo['url']}@{repo['branch']}"
+    assert second[-1] == f"snnlib[spikingjelly,chapters] @ git+{repo['url']}@{repo['branch']}"
     assert not any("torch" in arg for cmd in commands for arg in cmd)
 
 
@@ -174,3 +174,64 @@ def test_torch_is_never_pinned_to_one_version():
     torch_reqs = [r for r in deps.requirements() if _name(r) == "torch"]
     assert torch_reqs == ["torch>=2.2"], "an exact torch pin would fight Colab's and the GPU machines' builds"
     assert all(_name(r) not in {"torchvision", "torchaudio"} for r in deps.requirements())
+
+
+# --- dependencies say what is used ----------------------------------------------------------
+
+def _distributions(module: str) -> set[str]:
+    """The installed distributions that provide top-level ``module`` (empty for the stdlib)."""
+    import importlib.metadata
+
+    if module in sys.stdlib_module_names or module == "__future__":
+        return set()
+    names = importlib.metadata.packages_distributions().get(module)
+    assert names, f"no installed distribution provides the module {module!r}"
+    return {_name(n) for n in names}
+
+
+def _top_level_imports(source: str) -> set[str]:
+    """Modules imported by statements at the top of ``source`` (not inside functions)."""
+    import ast
+
+    found = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _extra(name: str) -> set[str]:
+    return {_name(r) for r in deps.pyproject()["project"]["optional-dependencies"][name]}
+
+
+# Modules that exist only for an optional dependency; nothing imports them at the top.
+OPTIONAL_BACKENDS = {"snnlib/kernels/triton.py": "triton"}
+
+
+def test_what_snnlib_imports_at_the_top_is_a_core_dependency():
+    core = {_name(r) for r in deps.pyproject()["project"]["dependencies"]}
+    for path in sorted((ROOT / "snnlib").rglob("*.py")):
+        source = path.read_text()
+        assert not re.search(r"^(from \.+ import triton|from \.?triton import|import snnlib\.kernels\.triton)",
+                             source, re.M), f"{path.relative_to(ROOT)} imports the optional Triton backend at the top"
+        optional = OPTIONAL_BACKENDS.get(str(path.relative_to(ROOT)))
+        for module in _top_level_imports(source) - {"snnlib", optional}:
+            missing = _distributions(module) - core
+            assert not missing, f"{path.relative_to(ROOT)} imports {module} at the top: {sorted(missing)} must be " \
+                                "a core dependency (or the import moves into the function that needs it)"
+
+
+def test_what_the_chapters_import_is_installed_by_the_colab_cell():
+    installed = ({_name(r) for r in deps.pyproject()["project"]["dependencies"]} | _extra("spikingjelly")
+                 | _extra("chapters") | {_name(spec) for spec in deps.without_deps()} | {"snnlib"})
+    for path in notebooks():
+        cells = json.loads(path.read_text())["cells"]
+        for cell in cells:
+            if cell["cell_type"] != "code":
+                continue
+            code = "\n".join(line for line in "".join(cell["source"]).splitlines() if not line.startswith(("%", "!")))
+            for module in _top_level_imports(code) - {"snnlib"}:
+                missing = _distributions(module) - installed
+                assert not missing, f"{path.name} imports {module}: {sorted(missing)} belongs in the chapters extra"

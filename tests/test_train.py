@@ -291,3 +291,17 @@ def test_run_loop_checks_its_arguments():
     with pytest.raises(ValueError, match=r"every step must report the same sums \['a'\]; got \['b'\]"):
         engine.run_loop(model, [torch.zeros(2, 1)] * 2, lambda b: engine.Step(model(b).sum(), next(changing)),
                         opt, progress=False)
+
+
+def test_one_registry_builds_every_network_the_cli_names(tmp_path):
+    from snnlib.train.__main__ import build_model, load_config
+
+    assert set(models.MODELS) >= {"conv", "mlp", "DVSGestureNet", "CIFAR10DVSNet", "NCaltech101Net", "PFAVGG",
+                                  "FashionPFANet"}
+    cfg = load_config(write_config(tmp_path, "dataset: {name: digits}\nencoder: {name: direct, T: 3}\n"
+                                   "model: {name: FashionPFANet, size: 16, width: 8, hidden: 16}\n"))
+    net = build_model(cfg, (1, 16, 16))
+    assert isinstance(net, models.FashionPFANet)  # T taken from the encoder, the PFA map sized for it
+    assert net(torch.rand(3, 2, 1, 16, 16)).shape == (3, 2, 10)
+    with pytest.raises(ValueError, match="model must be one of"):
+        models.build("ResNet")

@@ -60,7 +60,7 @@ def install_source() -> str:
         "\n"
         "if importlib.util.find_spec(\"snnlib\") is None:\n"
         f"    for args in ([\"--no-deps\", {', '.join(json.dumps(p) for p in without_deps())}],\n"
-        f"                 [\"snnlib[spikingjelly] @ git+{repo['url']}@{repo['branch']}\"]):\n"
+        f"                 [\"snnlib[spikingjelly,chapters] @ git+{repo['url']}@{repo['branch']}\"]):\n"
         "        subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", *args], check=True)"
     )
 
@@ -93,7 +93,9 @@ def template(notebook: str, title: str) -> dict:
            "**Run time.** `ci`: … s · `book`: … min on 2 CPU cores · `paper`: … on a GPU."),
         install,
         code("import snnlib\nfrom snnlib import config, viz\n\n"
-             f"settings = config.chapter_settings({Path(notebook).stem!r})\nprint(config.describe())"),
+             "settings = config.per_profile(  # this chapter's sizes in each profile\n"
+             "    ci=dict(steps=10),\n    book=dict(steps=100),\n    paper=dict(steps=1000),\n)\n"
+             "print(config.describe())"),
         md("## 1. Derive\n\nThe idea in equations and a few lines of plain PyTorch."),
         md("## 2. Call snnlib\n\nThe library's version of the same idea."),
         code("# Hidden in the book: the derivation and the library agree.\n", ["remove-cell"]),
@@ -149,7 +151,7 @@ def main(argv: list[str]) -> int:
         if path.exists():
             sys.exit(f"{path} exists already")
         path.write_text(json.dumps(template(path.name, argv[2]), indent=1, ensure_ascii=False) + "\n")
-        print(f"wrote {path.relative_to(ROOT)}; add it to _toc.yml and its sizes to snnlib/config.py")
+        print(f"wrote {path.relative_to(ROOT)}; add it to _toc.yml and set its sizes in its set-up cell")
     elif argv == ["check"]:
         stale = stale_heads()
         print("\n".join(stale) or "all chapter heads are current")

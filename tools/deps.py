@@ -17,7 +17,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-EXTRAS = ("spikingjelly", "book", "dev")
+EXTRAS = ("spikingjelly", "chapters", "book", "dev")
 
 
 def pyproject() -> dict:

@@ -2,8 +2,8 @@
 
 Only an explicit call downloads anything; importing snnlib never touches the network.
 
-* Files land in :func:`cache_dir`: ``$SNNLIB_DATA`` if set, else ``data/cache`` of the source
-  checkout snnlib runs from, else ``~/.cache/snnlib``.
+* Files land in :func:`cache_dir`: ``$SNNLIB_DATA`` if set, else the user's cache directory
+  (``$XDG_CACHE_HOME/snnlib``, by default ``~/.cache/snnlib``).
 * A download streams into ``<name>.part`` and becomes ``<name>`` only after its sha256
   matched (md5 where the publisher lists only that), by an atomic rename: an interrupted or corrupt download never looks complete.
 * A ``.part`` left by an interrupted download is resumed with an HTTP ``Range`` request when
@@ -67,13 +67,11 @@ class DownloadError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    """Where datasets are stored (created on demand by :func:`fetch`)."""
-    if os.environ.get("SNNLIB_DATA"):
+    """Where datasets are stored (created on demand by :func:`fetch`): ``$SNNLIB_DATA``, else
+    ``$XDG_CACHE_HOME/snnlib``, else ``~/.cache/snnlib``."""
+    if os.environ.get("SNNLIB_DATA", "").strip():
         return Path(os.environ["SNNLIB_DATA"]).expanduser()
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / "data" / "README.md").exists() and (checkout / "pyproject.toml").exists():
-        return checkout / "data" / "cache"
-    return Path.home() / ".cache" / "snnlib"
+    return Path(os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache").expanduser() / "snnlib"
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:

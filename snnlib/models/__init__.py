@@ -5,11 +5,12 @@ networks (:class:`DVSGestureNet`, :class:`CIFAR10DVSNet`, :class:`NCaltech101Net
 and the PFA networks (:class:`PFAVGG`, :class:`FashionPFANet`, chapter 5) join them, each with a
 CPU-sized version (``.small()``).
 """
-from .basic import ConvSNN, MLPSNN, build
+from .basic import ConvSNN, MLPSNN
 from .pfa_nets import FashionPFANet, PFAVGG
 from .blocks import ATTENTIONS, attention_layer
 from .cost import count_flops, count_parameters
+from .registry import MODELS, build
 from .tcja_nets import CIFAR10DVSNet, DVSGestureNet, NCaltech101Net
 
-__all__ = ["ConvSNN", "MLPSNN", "build", "count_parameters", "count_flops", "ATTENTIONS", "attention_layer", "DVSGestureNet", "CIFAR10DVSNet",
+__all__ = ["ConvSNN", "MLPSNN", "MODELS", "build", "count_parameters", "count_flops", "ATTENTIONS", "attention_layer", "DVSGestureNet", "CIFAR10DVSNet",
            "NCaltech101Net", "PFAVGG", "FashionPFANet"]

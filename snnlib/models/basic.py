@@ -46,13 +46,3 @@ class MLPSNN(nn.Sequential):
             width = h
         blocks.append(SeqToANN(nn.Linear(width, classes)))
         super().__init__(*blocks)
-
-
-MODELS = {"conv": ConvSNN, "mlp": MLPSNN}
-
-
-def build(name: str, **kwargs) -> nn.Module:
-    """A model by name (``'conv'`` or ``'mlp'``) with its keyword arguments."""
-    if name not in MODELS:
-        raise ValueError(f"model must be one of {sorted(MODELS)}; got {name!r}")
-    return MODELS[name](**kwargs)

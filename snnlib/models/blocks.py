@@ -12,13 +12,14 @@ from ..neuron import LIF
 
 
 def atan_lif() -> LIF:
-    # TCJA src/dvs128.py, src/caltech101.py and every PFA script: LIF tau=2, hard reset to 0, ATan,
+    # ridgerchu/TCJA src/dvs128.py, src/caltech101.py and every RisingEntropy/PFA script:
+    # LIF tau=2, hard reset to 0, ATan,
     # detach_reset=True
     return LIF(tau=2.0, surrogate_function=surrogate.ATan(), detach_reset=True)
 
 
 def triangle_lif() -> LIF:
-    # src/cifar10dvs.py: the same LIF with the triangle surrogate PiecewiseQuadratic(alpha=1)
+    # ridgerchu/TCJA src/cifar10dvs.py: the same LIF with the triangle surrogate PiecewiseQuadratic(alpha=1)
     return LIF(tau=2.0, surrogate_function=surrogate.PiecewiseQuadratic(alpha=1.0), detach_reset=True)
 
 

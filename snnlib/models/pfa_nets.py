@@ -1,5 +1,4 @@
-"""The PFA paper's networks (chapter 5; layouts from the official code RisingEntropy/PFA, see
-shared/reference/pfa.md §6). Inputs are time-first ``[T, N, C, H, W]``; outputs are the output
+"""The PFA paper's networks (chapter 5; layouts from the official code, github.com/RisingEntropy/PFA). Inputs are time-first ``[T, N, C, H, W]``; outputs are the output
 LIF layer's spikes ``[T, N, classes]`` (their mean over T is the firing rate the paper reads out
 with an MSE loss).
 
@@ -77,7 +76,7 @@ class PFAVGG(nn.Sequential):
 
 
 class FashionPFANet(nn.Sequential):
-    """The Fashion-MNIST network of the PFA code (``FMNIST/run.py``, after spikingjelly's
+    """The Fashion-MNIST network of the PFA code (RisingEntropy/PFA ``FMNIST/run.py``, after spikingjelly's
     ``conv_fashion_mnist``): ``conv(1→w) → BN → LIF → max-pool → conv(w→w) → BN → PFA (additive,
     summed) → LIF → max-pool → dropout → linear(→hidden) → LIF → dropout → linear(→10) → LIF``.
     PFA acts on the batch-norm output, before the neuron. Input: the image repeated over T,

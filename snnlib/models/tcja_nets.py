@@ -1,5 +1,5 @@
-"""The TCJA paper's networks (chapters 3–4; layouts from the official code, see
-shared/reference/tcja.md §2). Inputs are time-first frames ``[T, N, 2, H, W]``; outputs are
+"""The TCJA paper's networks (chapters 3–4; layouts from the official code,
+github.com/ridgerchu/TCJA). Inputs are time-first frames ``[T, N, 2, H, W]``; outputs are
 time-first class scores ``[T, N, classes]`` (their mean over T is what the papers read out).
 
 Each network takes ``attention`` = ``'tcja'`` (the paper), ``None`` (the baseline), or one of
@@ -61,7 +61,7 @@ class DVSGestureNet(nn.Sequential):
 
 
 class CIFAR10DVSNet(nn.Sequential):
-    """CIFAR10-DVS network (official ``VGGNet`` of ``src/cifar10dvs.py``): adaptive average
+    """CIFAR10-DVS network (official ``VGGNet`` of ridgerchu/TCJA ``src/cifar10dvs.py``): adaptive average
     pooling of the frames to ``size``×``size`` (48), eight ``conv3×3 (bias) → BN → LIF`` layers of
     widths ``w, 2w, 4w, 4w, 8w, 8w, 8w, 8w`` (``w = 64``) with 2× average pooling after every
     second one, TCJA after conv 6 and conv 8, then ``flatten → linear(→classes)`` at every step
@@ -94,7 +94,7 @@ class CIFAR10DVSNet(nn.Sequential):
 
 
 class NCaltech101Net(nn.Sequential):
-    """N-Caltech101 network (official ``CextNet`` of ``src/caltech101.py``): five
+    """N-Caltech101 network (official ``CextNet`` of ridgerchu/TCJA ``src/caltech101.py``): five
     ``conv3×3 → BN → LIF → (TCJA) → max-pool`` blocks of widths ``w, 2w, 4w, 4w, 8w`` (``w = 64``)
     on 180×240 frames, TCJA after block 4 (kernels 4, 4) and block 5 (time kernel 4, channel
     kernel 2, the official ``TCJA(2, 4, 14, 512)`` with its swapped names read correctly), then

@@ -11,7 +11,7 @@ on CPUs.
 A config names a dataset, a model and the training settings::
 
     dataset: {name: digits, upsample: 2}          # digits | event_digits | dvs_gesture | cifar10_dvs | ncaltech101
-    model:   {name: conv, channels: [16, 32]}    # conv | mlp | DVSGestureNet | CIFAR10DVSNet | NCaltech101Net
+    model:   {name: conv, channels: [16, 32]}    # any name in snnlib.models.MODELS
     encoder: {name: direct, T: 4}                # direct | rate | time_first
     frames:  {T: 8}                              # event data only: frames per recording
     train:   {epochs: 8, batch_size: 64, lr: 0.002, loss: ce_mean, seed: 0, optimizer: adam,
@@ -40,8 +40,6 @@ TRAIN_KEYS = {"epochs", "batch_size", "lr", "loss", "seed", "max_steps_per_epoch
               "drop_last"}
 EVENT_DATASETS = {"dvs_gesture": datasets.dvs_gesture, "cifar10_dvs": datasets.cifar10_dvs,
                   "ncaltech101": datasets.ncaltech101}
-PAPER_MODELS = {"DVSGestureNet": models.DVSGestureNet, "CIFAR10DVSNet": models.CIFAR10DVSNet,
-                "NCaltech101Net": models.NCaltech101Net}
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 # the papers' CosineAnnealingLR(T_max=epochs), stepped once per epoch
 SCHEDULERS = {"none": lambda optimizer, epochs: None,
@@ -71,13 +69,20 @@ def build_data(cfg: dict):
 
 
 def build_model(cfg: dict, input_shape: tuple) -> torch.nn.Module:
+    """The config's network from :data:`snnlib.models.MODELS`, sized for the data: the input's
+    channels and side (conv), its length (mlp), or the time steps (the papers' networks)."""
     spec = dict(cfg["model"])
     name = spec.pop("name")
     if name == "conv":
-        return models.build("conv", in_channels=input_shape[0], size=input_shape[-1], **spec)
-    if name in PAPER_MODELS:
-        return PAPER_MODELS[name](**{"T": frame_count(cfg), **spec})
-    return models.build(name, in_features=int(np.prod(input_shape)), **spec)
+        derived = {"in_channels": input_shape[0], "size": input_shape[-1]}
+    elif name == "mlp":
+        derived = {"in_features": int(np.prod(input_shape))}
+    elif name in models.registry.TIME_SIZED:
+        events = cfg["dataset"]["name"] in ("event_digits", *EVENT_DATASETS)
+        derived = {"T": frame_count(cfg) if events else cfg["encoder"].get("T", 4)}
+    else:
+        derived = {}
+    return models.build(name, **{**derived, **spec})
 
 
 def build_encoder(cfg: dict):
