@@ -1,4 +1,5 @@
-"""snnlib.datasets: offline data, the IDX reader, and downloads against a loopback server."""
+"""snnlib.datasets: offline data, the IDX reader, and downloads against a loopback server (of files
+generated here in the official layouts: no real dataset is fetched)."""
 from __future__ import annotations
 
 import functools
@@ -423,7 +424,7 @@ def serve_gesture(monkeypatch, served, base, md5=None):
     return remote, recordings
 
 
-def test_dvs_gesture_downloads_unpacks_reads_through_tonic_and_bins_by_count(server, tmp_path, monkeypatch):
+def test_dvs_gesture_downloads_a_generated_archive_unpacks_reads_through_tonic_and_bins_by_count(server, tmp_path, monkeypatch):
     served, base = server
     remote, recordings = serve_gesture(monkeypatch, served, base)
     ds = datasets.dvs_gesture("train", T=4, root=tmp_path / "cache", progress=False)
@@ -467,7 +468,7 @@ class FakeTonic(list):
         self.targets = [label for _, label in items]
 
 
-def test_cifar10_dvs_and_ncaltech101_use_the_papers_split_and_augmentation(tmp_path, monkeypatch):
+def test_cifar10_dvs_and_ncaltech101_use_the_papers_split_and_augmentation_on_stand_in_recordings(tmp_path, monkeypatch):
     from snnlib.datasets import neuromorphic
 
     rng = np.random.default_rng(1)
@@ -507,7 +508,7 @@ def test_neuromorphic_datasets_check_arguments_before_any_work(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_fashion_mnist_reads_the_official_idx_files_verified_by_md5(server, tmp_path, monkeypatch):
+def test_fashion_mnist_reads_generated_idx_files_in_the_official_layout_verified_by_md5(server, tmp_path, monkeypatch):
     import gzip
 
     from snnlib.datasets import idx
@@ -592,7 +593,7 @@ def face_jpeg(seed: int) -> bytes:
     return buf.getvalue()
 
 
-def test_celeba_is_downloaded_cropped_resized_and_split_by_the_official_partition(server, tmp_path, monkeypatch):
+def test_celeba_pipeline_on_a_generated_archive_crops_resizes_and_splits_by_its_partition_file(server, tmp_path, monkeypatch):
     pytest.importorskip("PIL")
     from snnlib.datasets import faces as celeba_module
 

@@ -88,7 +88,7 @@ class OfficialTCJA(nn.Module):
         return x_seq * torch.sigmoid(a * b)[..., None, None]
 
 
-def test_loads_official_weights_despite_the_name_swap():
+def test_loads_a_state_dict_in_the_official_layout_despite_the_name_swap():
     torch.manual_seed(1)
     official = OfficialTCJA(kernel_size_t=2, kernel_size_c=4, T=14, channel=8)  # N-Caltech101's (2, 4, 14, C)
     ours = TCJA(T=14, C=8, k_time=4, k_channel=2)
