@@ -234,6 +234,53 @@ def test_vectorised_exp_is_within_two_ulp():
     assert np.max(np.abs(out - want) / ulp) <= 2.0
 
 
+def fused_and_reference(x, **kw):
+    """Spikes, final v and input gradient from the CPU kernel and from the reference."""
+    out = []
+    for backend in ("cpu", "reference"):
+        xi = x.clone().requires_grad_()
+        s, v, _ = kernels.lif_multi_step(xi, 0.0, backend=backend, **kw)
+        (s.sum() + v.sum()).backward()
+        out.append((s.detach(), v.detach(), xi.grad))
+    return out
+
+
+def test_without_storage_use_count_outputs_are_fresh(monkeypatch):
+    # torch._C._storage_Use_Count is private; without it the pool hands out fresh buffers
+    monkeypatch.delattr(torch._C, "_storage_Use_Count")
+    fresh = []
+    real_fresh = cpu_kernels._fresh
+    monkeypatch.setattr(cpu_kernels, "_fresh", lambda shape: fresh.append(shape) or real_fresh(shape))
+    x = torch.rand(4, 1 << 17) * 2  # outputs of 2 MiB: above the pool's 1 MiB minimum
+    for _ in range(2):
+        (s, v, gx), (s_r, v_r, gx_r) = fused_and_reference(x)
+        assert torch.equal(s, s_r) and torch.equal(v, v_r)
+        assert_grad_close(gx, gx_r, "input gradient")
+    assert len(fresh) == 4  # s and gx, twice: nothing reused ([N] outputs are below the minimum)
+
+
+def test_without_madvise_allocations_are_plain(monkeypatch):
+    monkeypatch.setattr(cpu_kernels, "_madvise", None)
+    monkeypatch.setattr(cpu_kernels, "_OUTPUTS", cpu_kernels._OutputPool())  # so buffers are allocated now
+    x = torch.rand(4, 1 << 19) * 2  # outputs of 8 MiB: large enough to be advised
+    (s, v, gx), (s_r, v_r, gx_r) = fused_and_reference(x, surrogate=surrogate.ATan())
+    assert torch.equal(s, s_r) and torch.equal(v, v_r)
+    assert_grad_close(gx, gx_r, "input gradient")
+
+
+def test_huge_page_advice_covers_whole_pages_inside_the_buffer(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cpu_kernels, "_madvise", lambda start, length, advice: calls.append((start, length, advice)))
+    buf = cpu_kernels._fresh((4, 1 << 19))
+    (start, length, advice), = calls
+    huge = cpu_kernels._HUGE
+    assert advice == cpu_kernels._MADV_HUGEPAGE and start % huge == 0 and length % huge == 0 and length > 0
+    assert buf.data_ptr() <= start and start + length <= buf.data_ptr() + buf.numel() * 4
+    calls.clear()
+    cpu_kernels._fresh((4, 1 << 10))
+    assert calls == []  # small buffers are left alone
+
+
 # --- the kernel contract -------------------------------------------------------------------
 
 def test_every_builtin_surrogate_has_one_kernel_entry():
