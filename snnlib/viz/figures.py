@@ -4,15 +4,24 @@ All helpers take numpy arrays, torch tensors or nested lists, check shapes befor
 drawing, and return a ``plotly.graph_objects.Figure`` styled with :data:`TEMPLATE`.
 Interaction is client-side plotly (sliders, buttons), so it keeps working in the static
 book where no kernel runs.
+
+Defaults that make a good figure the easy path: every axis has a title; the legend sits
+right of the plot, clear of the title and of sliders; slider and animation figures keep
+their axes fixed over all steps (:func:`snnlib.viz.axes.fix_ranges`); log axes get
+readable ticks; heatmap colour scales span the data unless a fixed range is asked for, and
+0/1 data get two colours, not a gradient.
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import plotly.colors as pc
 import plotly.graph_objects as go
+from plotly.basedatatypes import BaseTraceType
 
 from .._checks import integer
+from .axes import LEGEND_RIGHT, axis_keys, fix_ranges, readable_log_axes
 
 TEMPLATE = "plotly_white"
 FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13)
@@ -29,17 +38,32 @@ def as_array(values: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _layout(fig: go.Figure, title: str | None, xlabel: str | None, ylabel: str | None) -> go.Figure:
+def _layout(fig: go.Figure, title: str | None, xlabel: str | None, ylabel: str | None,
+            legend: dict | None = None) -> go.Figure:
+    """The shared style: template, font, title, axis titles on *every* axis the figure has
+    (``xlabel``/``ylabel`` where an axis has none yet), the legend right of the plot
+    (:data:`~snnlib.viz.axes.LEGEND_RIGHT`) and readable ticks on log axes."""
     fig.update_layout(
         template=TEMPLATE,
         font=FONT,
         title=dict(text=title) if title else None,
-        xaxis_title=xlabel,
-        yaxis_title=ylabel,
         margin=dict(l=60, r=20, t=60 if title else 30, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1),
+        legend=legend or LEGEND_RIGHT,
     )
-    return fig
+    for key in axis_keys(fig) or ["xaxis", "yaxis"]:
+        axis = fig.layout[key] if key in fig.layout else None
+        if axis is None or not axis.title.text:
+            fig.update_layout({key: dict(title=dict(text=xlabel if key[0] == "x" else ylabel))})
+    return readable_log_axes(fig)
+
+
+def figure(traces: Sequence[BaseTraceType] = (), *, title: str | None = None, xlabel: str = "x",
+           ylabel: str = "y", **layout: Any) -> go.Figure:
+    """A figure of ready-made ``traces`` (e.g. :func:`membrane_traces`) with snnlib's style
+    and axis titles — use it instead of ``go.Figure(traces)`` in a chapter. Extra keyword
+    arguments go to ``update_layout``."""
+    fig = _layout(go.Figure(list(traces)), title, xlabel, ylabel)
+    return fig.update_layout(**layout) if layout else fig
 
 
 def line(
@@ -52,6 +76,10 @@ def line(
     ylabel: str | None = None,
     mode: str = "lines",
     step: bool = False,
+    log_x: bool = False,
+    log_y: bool = False,
+    xrange: Sequence[float] | None = None,
+    yrange: Sequence[float] | None = None,
 ) -> go.Figure:
     """Line (trace) plot of one series ``[L]`` or several ``[K, L]``, e.g. membrane potentials over time.
 
@@ -59,8 +87,14 @@ def line(
         y: ``[L]`` or ``[K, L]`` values; each row is one trace.
         x: ``[L]`` positions (default ``0 .. L-1``, e.g. time steps).
         names: ``K`` legend entries.
+        xlabel, ylabel: axis titles (default ``"index"`` (or ``"x"`` when ``x`` is given)
+            and ``"value"``: pass real ones).
         mode: plotly's ``'lines'``, ``'markers'`` or ``'lines+markers'``.
         step: draw a staircase (``line_shape='hv'``), right for discrete-time signals.
+        log_x, log_y: logarithmic axes, with ticks at the data's positions when there are
+            few of them (channels 16, 32, … 512), else 1-2-5 steps or decades.
+        xrange, yrange: fixed axis ranges (in data units, also on log axes), e.g. to keep
+            the scale still while a widget redraws the figure.
     """
     ys = as_array(y, "y")
     if ys.ndim == 1:
@@ -87,7 +121,39 @@ def line(
                 showlegend=names is not None,
             )
         )
-    return _layout(fig, title, xlabel, ylabel)
+    _axis_range(fig, "xaxis", xrange, log_x)
+    _axis_range(fig, "yaxis", yrange, log_y)
+    return _layout(fig, title, xlabel or ("index" if x is None else "x"), ylabel or "value")
+
+
+def _axis_range(fig: go.Figure, key: str, rng: Sequence[float] | None, log: bool) -> None:
+    """Make axis ``key`` logarithmic and/or fix its range ``rng`` (given in data units)."""
+    if log:
+        fig.update_layout({key: dict(type="log")})
+    if rng is not None:
+        lo, hi = (float(v) for v in rng)
+        if log:
+            if lo <= 0 or hi <= 0:
+                raise ValueError(f"a log axis needs a positive range; got {list(rng)}")
+            lo, hi = np.log10(lo), np.log10(hi)
+        fig.update_layout({key: dict(range=[lo, hi], autorange=False)})
+
+
+#: colour scales with a neutral middle (plotly's diverging scales): data of both signs are
+#: drawn on a scale symmetric about 0, so the middle colour means zero.
+DIVERGING = {name.lower() for name in dir(pc.diverging) if not name.startswith("_")}
+
+
+def _scale_colours(colorscale: Any) -> tuple[str, str]:
+    """The colours at the two ends of a plotly colour scale (a name or a list)."""
+    scale = go.Heatmap(colorscale=colorscale).colorscale
+    return scale[0][1], scale[-1][1]
+
+
+def is_binary(values: np.ndarray) -> bool:
+    """Whether every finite value is 0 or 1 (a spike raster, a mask) and there is one."""
+    finite = values[np.isfinite(values)]
+    return finite.size > 0 and bool(np.all((finite == 0) | (finite == 1)))
 
 
 def heatmap(
@@ -96,16 +162,29 @@ def heatmap(
     y: Any = None,
     *,
     title: str | None = None,
-    xlabel: str | None = None,
-    ylabel: str | None = None,
-    colorscale: str = "Viridis",
+    xlabel: str = "column",
+    ylabel: str = "row",
+    colorscale: Any = "Viridis",
     zmin: float | None = None,
     zmax: float | None = None,
     colorbar_title: str | None = None,
+    zrange: Sequence[float] | None = None,
+    binary: bool | None = None,
+    binary_labels: Sequence[str] = ("0", "1"),
 ) -> go.Figure:
     """Heatmap of a matrix ``[rows, cols]``, e.g. an attention map ``[T, C]`` or a raster ``[N, T]``.
 
     Row 0 is drawn at the top, as matrices are read.
+
+    Colours: by default the colour scale spans the data (``zmin``/``zmax`` are the data's
+    minimum and maximum; symmetric about 0 for a diverging scale such as ``"RdBu"`` when
+    the data have both signs), so a map whose values span 0.49–0.52 is not drawn in one
+    flat colour. A fixed scale is an explicit choice: ``zrange=(0, 1)`` (or ``zmin``/
+    ``zmax``), e.g. to compare maps drawn side by side — the chapter should say so.
+
+    0/1 data (a spike raster, a mask; detected unless ``binary`` says otherwise) get a
+    discrete scale of the colour scale's two end colours and a colour bar with two ticks
+    labelled ``binary_labels`` (e.g. ``("no spike", "spike")``), not a gradient.
     """
     zs = as_array(z, "z")
     if zs.ndim != 2:
@@ -117,6 +196,33 @@ def heatmap(
         raise ValueError(f"x must have {cols} labels, one per column of z; got shape {list(xs.shape)}")
     if ys is not None and ys.shape != (rows,):
         raise ValueError(f"y must have {rows} labels, one per row of z; got shape {list(ys.shape)}")
+    if zrange is not None:
+        if zmin is not None or zmax is not None:
+            raise ValueError("give the fixed colour range either as zrange or as zmin/zmax, not both")
+        if len(zrange) != 2 or not float(zrange[0]) < float(zrange[1]):
+            raise ValueError(f"zrange must be (low, high) with low < high; got {tuple(zrange)}")
+        zmin, zmax = (float(v) for v in zrange)
+    if len(binary_labels) != 2:
+        raise ValueError(f"binary_labels must name the two values 0 and 1; got {tuple(binary_labels)}")
+    binary = is_binary(zs) if binary is None else bool(binary)
+    colorbar = dict(title=dict(text=colorbar_title)) if colorbar_title else {}
+    if binary:
+        off, on = _scale_colours(colorscale)
+        colorscale = [[0.0, off], [0.5, off], [0.5, on], [1.0, on]]
+        zmin, zmax = 0.0, 1.0
+        colorbar.update(tickmode="array", tickvals=[0.25, 0.75], ticktext=list(binary_labels), len=0.35,
+                        y=1, yanchor="top")
+    else:
+        finite = zs[np.isfinite(zs)]
+        lo = float(finite.min()) if finite.size else 0.0
+        hi = float(finite.max()) if finite.size else 1.0
+        name = colorscale.lower() if isinstance(colorscale, str) else ""
+        if zmin is None and zmax is None and name.removesuffix("_r") in DIVERGING and lo < 0 < hi:
+            lo, hi = -max(-lo, hi), max(-lo, hi)
+        zmin = lo if zmin is None else zmin
+        zmax = hi if zmax is None else zmax
+        if zmin == zmax:  # constant data: one colour, a readable bar
+            zmin, zmax = zmin - 0.5, zmax + 0.5
     fig = go.Figure(
         go.Heatmap(
             z=zs,
@@ -125,7 +231,7 @@ def heatmap(
             colorscale=colorscale,
             zmin=zmin,
             zmax=zmax,
-            colorbar=dict(title=dict(text=colorbar_title)) if colorbar_title else None,
+            colorbar=colorbar or None,
         )
     )
     fig.update_yaxes(autorange="reversed")
@@ -133,20 +239,31 @@ def heatmap(
 
 
 def sweep(
-    build: Callable[[Any], Sequence[go.BaseTraceType]],
+    build: Callable[[Any], Sequence[BaseTraceType]],
     values: Sequence[Any],
     *,
     label: str,
     active: int = 0,
     title: str | None = None,
-    xlabel: str | None = None,
-    ylabel: str | None = None,
+    xlabel: str = "x",
+    ylabel: str = "y",
     fmt: Callable[[Any], str] = str,
+    log_x: bool = False,
+    log_y: bool = False,
+    xrange: Sequence[float] | None = None,
+    yrange: Sequence[float] | None = None,
 ) -> go.Figure:
     """A figure with a slider over ``values``; ``build(value)`` returns that step's traces.
 
     Every step's traces are computed in Python once and stored in the figure; the slider
     only toggles visibility, so it works in the static book with no kernel.
+
+    The axes stay still while the slider moves: each axis gets a fixed range from the data
+    of *all* steps with a 5 % margin (:func:`snnlib.viz.axes.fix_ranges`; categorical axes
+    are left to plotly), unless ``xrange``/``yrange`` fix it (data units, also on log
+    axes). Heatmap traces that set no ``zmin``/``zmax`` share one colour range over all
+    steps, fitted to the data of all steps. ``log_x``/``log_y`` make the axes logarithmic
+    with readable ticks.
 
     Args:
         build: maps one parameter value to a list of plotly traces. Every value must give
@@ -167,6 +284,7 @@ def sweep(
             f"build() must return the same, non-zero number of traces for every value; "
             f"got {[len(t) for t in per_step]}"
         )
+    _share_colour_range(per_step)
     fig = go.Figure()
     for s, traces in enumerate(per_step):
         for trace in traces:
@@ -176,11 +294,35 @@ def sweep(
     for s, v in enumerate(values):
         visible = [i // n == s for i in range(n * len(values))]
         steps.append(dict(method="update", label=fmt(v), args=[{"visible": visible}]))
+    _axis_range(fig, "xaxis", None, log_x)
+    _axis_range(fig, "yaxis", None, log_y)
+    fix_ranges(fig)
+    _axis_range(fig, "xaxis", xrange, log_x)
+    _axis_range(fig, "yaxis", yrange, log_y)
     _layout(fig, title, xlabel, ylabel)
     fig.update_layout(
         sliders=[dict(active=active, currentvalue=dict(prefix=f"{label} = "), pad=dict(t=40), steps=steps)]
     )
     return fig
+
+
+def _share_colour_range(per_step: list[list]) -> None:
+    """Heatmaps in the same place of every step, none with ``zmin``/``zmax`` set, get the
+    colour range of all their data together, so a colour means one value on every step."""
+    for slot in range(len(per_step[0])):
+        traces = [step[slot] for step in per_step]
+        if not all(t.type == "heatmap" and t.zmin is None and t.zmax is None and t.zauto is not True
+                   for t in traces):
+            continue
+        values = np.concatenate([np.asarray(t.z, dtype=float).ravel() for t in traces if t.z is not None])
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            continue
+        lo, hi = float(values.min()), float(values.max())
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        for t in traces:
+            t.update(zmin=lo, zmax=hi)
 
 
 def raster(spikes: Any, x: Any = None, *, title: str | None = None, xlabel: str = "time step t",
@@ -236,10 +378,15 @@ def membrane(v: Any, spikes: Any = None, threshold: float | None = None, x: Any 
 
 
 def event_animation(events: np.ndarray, sensor_size: tuple, frames: int = 20, *, title: str | None = None,
-                    duration_us: int | None = None) -> go.Figure:
+                    duration_us: int | None = None, xlabel: str = "x (pixel)",
+                    ylabel: str = "y (pixel)") -> go.Figure:
     """An event stream (tonic structured array ``x, y, t, p``) as an animation of ``frames`` time
     windows — ON events green, OFF events red — with play/pause buttons and a slider that work in
-    the static book (plotly frames). Introduced in chapter 2."""
+    the static book (plotly frames). Introduced in chapter 2.
+
+    The axes are fixed to the sensor (every frame's events inside), and the animation does not
+    start by itself: it plays from the ▶ button only (:func:`snnlib.viz.show` renders it
+    without plotly's auto-play)."""
     if events.dtype.names is None or not {"x", "y", "t", "p"} <= set(events.dtype.names):
         raise ValueError(f"events must be a structured array with fields x, y, t, p; got dtype {events.dtype}")
     integer("frames", frames)
@@ -267,9 +414,9 @@ def event_animation(events: np.ndarray, sensor_size: tuple, frames: int = 20, *,
             dict(method="animate", label=label(k),
                  args=[[str(k)], dict(frame=dict(duration=0, redraw=True), mode="immediate")]) for k in range(frames)])],
     )
-    fig.update_xaxes(range=[-0.5, width - 0.5], constrain="domain")
-    fig.update_yaxes(range=[height - 0.5, -0.5], scaleanchor="x")
-    return _layout(fig, title, "x", "y")
+    fig.update_xaxes(range=[-0.5, width - 0.5], autorange=False, constrain="domain")
+    fig.update_yaxes(range=[height - 0.5, -0.5], autorange=False, scaleanchor="x")
+    return _layout(fig, title, xlabel, ylabel)
 
 
 def history(hist, *, title: str | None = "Training") -> go.Figure:
@@ -287,6 +434,10 @@ def history(hist, *, title: str | None = "Training") -> go.Figure:
         if key in epochs[0]:
             fig.add_trace(go.Scatter(x=x, y=[e[key] for e in epochs], name=key.replace("_", " "), yaxis="y2",
                                      line=dict(dash=dash, color="#dc2626")))
-    fig.update_layout(yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1.02],
+    fig.update_layout(yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1.02], automargin=True,
                                   tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tickformat=".0%", showgrid=False))
-    return _layout(fig, title, "epoch", "loss")
+    # the right-hand side holds the accuracy axis: the legend goes below the plot, in the
+    # figure's bottom margin (container coordinates), under the x-axis title
+    fig = _layout(fig, title, "epoch", "loss",
+                  legend=dict(orientation="h", x=0, xanchor="left", y=0, yanchor="bottom", yref="container"))
+    return fig.update_layout(margin_b=90)
