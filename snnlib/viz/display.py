@@ -12,6 +12,12 @@ or fetch it from a CDN. :func:`show` emits one bundle instead:
 
 Colab sandboxes every output in its own frame, so there the HTML carries plotly.js from
 the CDN (Colab is online by definition).
+
+Every figure shown gets snnlib's defaults on a copy (:func:`snnlib.viz.axes.apply_defaults`:
+readable log ticks, fixed axes for slider and animation figures, the legend clear of the
+title), including figures a chapter builds or changes itself, and an animation never
+starts on page load: the HTML is written without plotly's ``auto_play`` (which would call
+``Plotly.animate`` as soon as the page opens), so it plays from its ▶ button only.
 """
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 import plotly.io as pio
+
+from .axes import apply_defaults
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
@@ -34,15 +42,26 @@ def _describe(fig: go.Figure) -> str:
     return f"<plotly figure {title!r}: {len(fig.data)} trace(s)>"
 
 
-def mime_bundle(fig: go.Figure, colab: bool | None = None) -> dict[str, Any]:
-    """The MIME bundle :func:`show` displays for ``fig``."""
+def to_html(fig: go.Figure, include_plotlyjs: bool | str = False) -> str:
+    """``fig`` as an HTML ``<div>`` and script for a notebook output: no MathJax, no full page,
+    and no auto-play — an animation waits for its ▶ button."""
+    return pio.to_html(fig, include_plotlyjs=include_plotlyjs, full_html=False, include_mathjax=False,
+                       auto_play=False)
+
+
+def mime_bundle(fig: go.Figure, colab: bool | None = None, *, defaults: bool = True) -> dict[str, Any]:
+    """The MIME bundle :func:`show` displays for ``fig``: with ``defaults`` (the default), of a
+    copy of ``fig`` with :func:`~snnlib.viz.axes.apply_defaults` applied (``fig`` itself is
+    not changed)."""
     if not isinstance(fig, go.Figure):
         raise TypeError(f"expected a plotly.graph_objects.Figure, got {type(fig).__name__}")
+    if defaults:
+        fig = apply_defaults(go.Figure(fig))
     colab = _in_colab() if colab is None else colab
     if colab:
-        html = pio.to_html(fig, include_plotlyjs="cdn", full_html=False, include_mathjax=False)
+        html = to_html(fig, include_plotlyjs="cdn")
         return {"text/html": html, "text/plain": _describe(fig)}
-    html = pio.to_html(fig, include_plotlyjs=False, full_html=False, include_mathjax=False)
+    html = to_html(fig)
     return {
         PLOTLY_MIME: json.loads(pio.to_json(fig, validate=False)),
         "text/html": html,
@@ -50,9 +69,11 @@ def mime_bundle(fig: go.Figure, colab: bool | None = None) -> dict[str, Any]:
     }
 
 
-def show(fig: go.Figure) -> None:
-    """Display ``fig`` in a notebook (any front end, offline), or print a summary in a script."""
-    bundle = mime_bundle(fig)
+def show(fig: go.Figure, *, defaults: bool = True) -> None:
+    """Display ``fig`` in a notebook (any front end, offline), or print a summary in a script.
+
+    ``defaults=False`` shows the figure exactly as built (see :func:`mime_bundle`)."""
+    bundle = mime_bundle(fig, defaults=defaults)
     try:
         from IPython import get_ipython
         from IPython.display import display
