@@ -1,4 +1,8 @@
-"""snnlib.neuron.LIF and snnlib.kernels against spikingjelly 2.0.0 and the reference loop."""
+"""snnlib.neuron.LIF and snnlib.kernels against the reference loop and spikingjelly 2.0.0.
+
+The fused CPU kernels are checked against the reference loop whether or not spikingjelly is
+installed; only the comparisons with spikingjelly itself skip without it.
+"""
 import dataclasses
 import itertools
 import math
@@ -12,9 +16,12 @@ from snnlib.kernels import reference
 from snnlib.kernels.contract import KERNEL_INDEX, SURROGATE_KERNELS, LIFParams
 from snnlib.neuron import LIF, reset_net
 
-sj = pytest.importorskip("spikingjelly.activation_based")
-from spikingjelly.activation_based import functional, monitor, neuron  # noqa: E402
-from spikingjelly.activation_based import surrogate as sj_surrogate  # noqa: E402
+try:
+    from spikingjelly.activation_based import functional, monitor, neuron
+    from spikingjelly.activation_based import surrogate as sj_surrogate
+except ImportError:
+    functional = monitor = neuron = sj_surrogate = None
+needs_sj = pytest.mark.skipif(neuron is None, reason="spikingjelly is not installed")
 
 SURROGATES = ["Sigmoid", "ATan", "PiecewiseQuadratic", "PiecewiseExp", "SoftSign", "SuperSpike", "Erf"]
 RESETS = [0.0, -0.2, None]
@@ -39,17 +46,40 @@ def run(node, x, gv_weight):
     return torch.stack([s1, s2]), node.v.detach(), x.grad
 
 
-@pytest.mark.parametrize("T", T_VALUES)
-@pytest.mark.parametrize("name", SURROGATES)
-@pytest.mark.parametrize("v_reset", RESETS)
-@pytest.mark.parametrize("backend", ["auto", "reference"])
-def test_drop_in_equal_to_spikingjelly(T, name, v_reset, backend):
+def cases(T, name):
+    """An input ``[T, ...]`` of odd shape, loss weights, and the LIF settings to try on it."""
     shape = (T, *ODD_SHAPES[T])
     gen = torch.Generator().manual_seed(T * 100 + SURROGATES.index(name))
     x = torch.rand(shape, generator=gen) * 2.5 - 0.5
     weights = [torch.randn(shape, generator=gen), torch.randn(shape, generator=gen),
                torch.randn(shape[1:], generator=gen)]
-    for decay_input, detach_reset in itertools.product([True, False], [False, True]):
+    return x, weights, itertools.product([True, False], [False, True])
+
+
+@pytest.mark.parametrize("T", T_VALUES)
+@pytest.mark.parametrize("name", SURROGATES)
+@pytest.mark.parametrize("v_reset", RESETS)
+def test_fused_cpu_matches_the_reference(T, name, v_reset):
+    x, weights, settings = cases(T, name)
+    for decay_input, detach_reset in settings:
+        kw = dict(tau=2.0 if T % 2 else 3.0, decay_input=decay_input, v_threshold=1.0, v_reset=v_reset,
+                  detach_reset=detach_reset, surrogate_function=getattr(surrogate, name)())
+        s_a, v_a, g_a = run(LIF(backend="cpu", **kw), x, weights)
+        s_b, v_b, g_b = run(LIF(backend="reference", **kw), x, weights)
+        case = f"{name} v_reset={v_reset} decay={decay_input} detach={detach_reset} T={T}"
+        assert torch.equal(s_a, s_b), f"spikes differ: {case}"
+        assert torch.equal(v_a, v_b), f"potentials differ: {case}"
+        assert_grad_close(g_a, g_b, f"input gradient {case}")
+
+
+@needs_sj
+@pytest.mark.parametrize("T", T_VALUES)
+@pytest.mark.parametrize("name", SURROGATES)
+@pytest.mark.parametrize("v_reset", RESETS)
+@pytest.mark.parametrize("backend", ["auto", "reference"])
+def test_drop_in_equal_to_spikingjelly(T, name, v_reset, backend):
+    x, weights, settings = cases(T, name)
+    for decay_input, detach_reset in settings:
         kw = dict(tau=2.0 if T % 2 else 3.0, decay_input=decay_input, v_threshold=1.0, v_reset=v_reset,
                   detach_reset=detach_reset)
         ours = LIF(surrogate_function=getattr(surrogate, name)(), backend=backend, **kw)
@@ -67,9 +97,18 @@ def test_auto_uses_the_fused_cpu_path_for_float32():
     assert kernels.select_backend("auto", x, surrogate.Sigmoid()) == "cpu"
     assert kernels.select_backend("auto", x.double(), surrogate.Sigmoid()) == "reference"
     assert kernels.select_backend("auto", x, lambda z: (z >= 0).float()) == "reference"
+
+
+@needs_sj
+def test_spikingjelly_surrogates_run_fused():
+    x = torch.rand(4, 8)
     assert kernels.select_backend("auto", x, sj_surrogate.ATan()) == "cpu"
+    s, v, _ = kernels.lif_multi_step(x, 0.0, surrogate=sj_surrogate.ATan(alpha=3.0), backend="cpu")
+    s_r, v_r, _ = kernels.lif_multi_step(x, 0.0, surrogate=surrogate.ATan(alpha=3.0), backend="reference")
+    assert torch.equal(s, s_r) and torch.equal(v, v_r)
 
 
+@needs_sj
 def test_store_v_seq_matches_spikingjelly():
     x = torch.rand(6, 4, 3) * 2
     ours, theirs = LIF(store_v_seq=True), neuron.LIFNode(step_mode="m", store_v_seq=True)
@@ -87,6 +126,7 @@ def test_single_step_equals_multi_step():
     assert torch.equal(single.v, multi.v) and torch.equal(single.v_seq, multi.v_seq)
 
 
+@needs_sj
 def test_single_step_matches_spikingjelly_single_step():
     x = torch.rand(5, 3, 4) * 2
     ours, theirs = LIF(step_mode="s"), neuron.LIFNode(step_mode="s")
@@ -102,11 +142,20 @@ def test_state_carries_until_reset_and_reset_net_resets():
     v_after_first = net[1].v.clone()
     net(x)
     assert not torch.equal(net[1].v, v_after_first)  # the second call started from the first's state
+    reset_net(net)
+    assert net[1].v == -0.2 and net[1].v_seq is None
+    assert torch.equal(net(x), first)
+
+
+@needs_sj
+def test_spikingjelly_reset_net_resets_it():
+    net = torch.nn.Sequential(torch.nn.Flatten(2), LIF(v_reset=-0.2))
+    x = torch.rand(3, 2, 4, 4) * 2
+    first = net(x)
+    net(x)
     functional.reset_net(net)
     assert net[1].v == -0.2 and net[1].v_seq is None
     assert torch.equal(net(x), first)
-    reset_net(net)
-    assert net[1].v == -0.2
 
 
 def test_state_continues_exactly_across_calls():
@@ -116,6 +165,7 @@ def test_state_continues_exactly_across_calls():
     assert torch.equal(whole.v, split.v)
 
 
+@needs_sj
 def test_spikingjelly_monitors_record_it():
     net = torch.nn.Sequential(torch.nn.Linear(3, 4), LIF())
     outputs = monitor.OutputMonitor(net, LIF)
@@ -127,6 +177,7 @@ def test_spikingjelly_monitors_record_it():
     outputs.remove_hooks(), potentials.remove_hooks()
 
 
+@needs_sj
 def test_set_step_mode_switches_it():
     net = torch.nn.Sequential(LIF())
     functional.set_step_mode(net, "s")
@@ -232,6 +283,26 @@ def test_vectorised_exp_is_within_two_ulp():
     want = np.exp(z.astype(np.float64))
     ulp = np.spacing(want.astype(np.float32)).astype(np.float64)
     assert np.max(np.abs(out - want) / ulp) <= 2.0
+
+
+@pytest.mark.parametrize("v_reset", RESETS)
+@pytest.mark.parametrize("name", SURROGATES)
+def test_fused_cpu_v_seq_and_v_init_gradient_match_the_reference(name, v_reset):
+    gen = torch.Generator().manual_seed(SURROGATES.index(name))
+    x = torch.rand(6, 3, 11, generator=gen) * 2.5 - 0.5
+    v0 = torch.rand(3, 11, generator=gen) * 0.5
+    w = [torch.randn(x.shape, generator=gen), torch.randn(v0.shape, generator=gen), torch.randn(x.shape, generator=gen)]
+    out = []
+    for backend in ("cpu", "reference"):
+        xi, vi = x.clone().requires_grad_(), v0.clone().requires_grad_()
+        s, v, vs = kernels.lif_multi_step(xi, vi, tau=3.0, v_reset=v_reset, surrogate=getattr(surrogate, name)(),
+                                          store_v_seq=True, backend=backend)
+        ((s * w[0]).sum() + (v * w[1]).sum() + (vs * w[2]).sum()).backward()
+        out.append((s, v, vs, xi.grad, vi.grad))
+    (s, v, vs, gx, gv), (s_r, v_r, vs_r, gx_r, gv_r) = out
+    assert torch.equal(s, s_r) and torch.equal(v, v_r) and torch.equal(vs, vs_r)
+    assert_grad_close(gx, gx_r, "input gradient")
+    assert_grad_close(gv, gv_r, "v_init gradient")
 
 
 def fused_and_reference(x, **kw):
@@ -358,6 +429,7 @@ def test_reference_is_the_documented_recursion():
 
 # --- PLIF ----------------------------------------------------------------------------------
 
+@needs_sj
 @pytest.mark.parametrize("v_reset", RESETS)
 @pytest.mark.parametrize("decay_input", [True, False])
 @pytest.mark.parametrize("detach_reset", [False, True])
