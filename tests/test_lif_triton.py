@@ -83,6 +83,50 @@ def test_inference_writes_the_same_spikes():
     assert torch.equal(s, s_r) and torch.equal(v, v_r)
 
 
+def strided_case(layout, T, n):
+    """A leaf tensor and a non-contiguous ``[T, n]`` view of it (``n`` larger than one block)."""
+    gen = torch.Generator().manual_seed(n)
+    if layout == "transposed":  # time is the fast axis
+        base = torch.rand(n, T, generator=gen) * 2.5 - 0.5
+        return base.to(DEVICE), lambda b: b.t()
+    if layout == "every other neuron":
+        base = torch.rand(T, 2 * n, generator=gen) * 2.5 - 0.5
+        return base.to(DEVICE), lambda b: b[:, ::2]
+    base = torch.rand(T, 10, n // 10, generator=gen) * 2.5 - 0.5  # [T, 10, n/10], the last two axes swapped
+    return base.to(DEVICE), lambda b: b.transpose(1, 2)
+
+
+@pytest.mark.parametrize("n", [700, 1500])  # BLOCK is 512: two and three programs, the last one partial
+@pytest.mark.parametrize("layout", ["transposed", "every other neuron", "swapped axes"])
+def test_several_blocks_and_strided_inputs_match_the_reference(n, layout):
+    from snnlib.kernels import triton as triton_kernels
+
+    assert n > triton_kernels.BLOCK
+    T = 5
+    base, view = strided_case(layout, T, n)
+    v_base = (torch.rand(2 * n, generator=torch.Generator().manual_seed(7)) * 0.5).to(DEVICE)
+    v_view = lambda b: b[1::2].reshape(view(base).shape[1:])  # noqa: E731  a strided initial state
+    x_shape = view(base).shape
+    gen = torch.Generator().manual_seed(2)
+    w = [torch.randn(x_shape, generator=gen).to(DEVICE), torch.randn(x_shape[1:], generator=gen).to(DEVICE),
+         torch.randn(x_shape, generator=gen).to(DEVICE)]
+    out = []
+    for backend, sg, v_reset in itertools.product(("triton", "reference"), [surrogate.Sigmoid(), surrogate.ATan()],
+                                                  [0.0, None]):
+        xb, vb = base.clone().requires_grad_(), v_base.clone().requires_grad_()
+        x, v0 = view(xb), v_view(vb)
+        assert not x.is_contiguous()
+        s, v, vs = kernels.lif_multi_step(x, v0, tau=3.0, v_reset=v_reset, surrogate=sg, store_v_seq=True,
+                                          backend=backend)
+        ((s * w[0]).sum() + (v * w[1]).sum() + (vs * w[2]).sum()).backward()
+        out.append((s, v, vs, xb.grad, vb.grad))
+    half = len(out) // 2
+    for (s, v, vs, gx, gv), (s_r, v_r, vs_r, gx_r, gv_r) in zip(out[:half], out[half:]):
+        assert s.shape == x_shape and vs.shape == x_shape and v.shape == x_shape[1:]
+        assert torch.equal(s, s_r) and torch.equal(v, v_r) and torch.equal(vs, vs_r)
+        assert rel_err(gx, gx_r) <= 1e-6 and rel_err(gv, gv_r) <= 1e-6
+
+
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
 def test_auto_picks_triton_on_cuda():
     x = torch.rand(4, 8, device="cuda")
