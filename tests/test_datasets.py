@@ -267,7 +267,11 @@ def test_cache_dir_follows_snnlib_data(monkeypatch, tmp_path):
     monkeypatch.setenv("SNNLIB_DATA", str(tmp_path))
     assert datasets.cache_dir() == tmp_path
     monkeypatch.delenv("SNNLIB_DATA")
-    assert datasets.cache_dir().name in ("cache", "snnlib")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert datasets.cache_dir() == tmp_path / "xdg" / "snnlib"  # the user's cache, never the checkout
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert datasets.cache_dir() == tmp_path / "home" / ".cache" / "snnlib"
 
 
 # --- frames, augmentation, splits ----------------------------------------------------------------
