@@ -43,8 +43,12 @@ $(STAMP): pyproject.toml
 $(VENDOR): $(STAMP) tools/vendor.py tools/vendor.lock.json
 	$(PY) tools/vendor.py
 
+# The static book: no kernel runs behind it, so live ipywidgets are left out (snnlib.viz.interact)
+# and progress bars are off (a bar frozen at 100 % says nothing on a page).
+BOOK_ENV := SNNLIB_STATIC_BOOK=1 TQDM_DISABLE=1
+
 book: setup
-	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
+	$(BOOK_ENV) $(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 
 test: setup test-lib test-notebooks test-book
 
@@ -58,12 +62,13 @@ test-notebooks: $(STAMP)
 	  --durations=0 -p no:cacheprovider book/
 
 test-book: setup
-	SNNLIB_PROFILE=ci $(VENV)/bin/jupyter-book build . --all -W -n --keep-going
+	$(BOOK_ENV) SNNLIB_PROFILE=ci $(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 	$(PY) -m pytest tests/test_rendered_page.py
 
 bench: $(STAMP)
 	@mkdir -p _build/bench
-	@for b in benchmarks/bench_*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(PY) $$b --out _build/bench || exit 1; done
+	@# KINETO_LOG_LEVEL: the profiler behind bench_pfa.py's memory readings stays quiet
+	@for b in benchmarks/bench_*.py; do [ -e "$$b" ] || continue; echo "== $$b"; KINETO_LOG_LEVEL=5 $(PY) $$b --out _build/bench || exit 1; done
 
 clean:
 	rm -rf _build .pytest_cache

@@ -3,8 +3,10 @@
 Run after the book is built (``make test`` builds it first). The page is served from
 127.0.0.1; every other host is unresolvable and any request to one is aborted and
 recorded. From the live DOM we check that plotly drew its figures, that MathJax typeset
-the math, that the ipywidgets manager rendered the slider, and that nothing was fetched
-from outside (no CDN). A screenshot is written to ``_build/screenshots/``.
+the math, that no live ipywidgets control (which would move and change nothing without a
+kernel) reached the page, that no code or output block runs past the text column at 1280 px,
+that the browser console stayed free of errors, and that nothing was fetched from outside (no
+CDN). One screenshot per section of every page is written to ``_build/screenshots/<page>/``.
 """
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ def page_report(server, request):
     """Load each chapter page once; return what the DOM and the network log say."""
     page_path = request.param
     assert (HTML / page_path).exists(), f"{page_path} was not built"
-    external, failed = [], []
+    external, failed, console = [], [], []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -74,14 +76,12 @@ def page_report(server, request):
         page.route("**/*", route)
         page.on("requestfailed", lambda req: failed.append(req.url))
         page.on("response", lambda resp: resp.status >= 400 and failed.append(f"{resp.status} {resp.url}"))
+        page.on("console", lambda msg: msg.type == "error" and console.append(msg.text))
+        page.on("pageerror", lambda err: console.append(f"uncaught: {err}"))
         page.goto(f"{server}/{page_path}", wait_until="load")
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
         # attached, not visible: math in a heading is also typeset in the collapsed "on this page" menu
         page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
-        state = page.locator('script[type="application/vnd.jupyter.widget-state+json"]')
-        has_widgets = state.count() > 0 and "SliderModel" in state.first.inner_text()
-        if has_widgets:
-            page.wait_for_selector(".widget-slider", timeout=20_000)  # the widget manager rendered the saved state
         page.wait_for_load_state("networkidle")
         report = page.evaluate(
             r"""() => ({
@@ -92,47 +92,75 @@ def page_report(server, request):
                 math: document.querySelectorAll('mjx-container').length,
                 rawMath: [...document.querySelectorAll('.math')]
                     .filter(e => !e.querySelector('mjx-container')).length,
-                widgets: document.querySelectorAll('.widget-slider, .jupyter-widgets.widget-slider').length,
+                widgets: document.querySelectorAll('.jupyter-widgets, .widget-slider').length,
+                widgetState: document.querySelectorAll(
+                    'script[type="application/vnd.jupyter.widget-state+json"]').length,
+                // code and output blocks wider than the column (their text is cut off or scrolls)
+                overflowing: [...document.querySelectorAll(
+                        'article .highlight pre, article .cell_output pre, article .cell_output .output')]
+                    .filter(e => e.scrollWidth > e.clientWidth + 1)
+                    .map(e => `${e.scrollWidth - e.clientWidth}px too wide: ${e.textContent.trim().slice(0, 60)}`),
                 mathJaxSource: (document.querySelector('script[src*="tex-chtml"]') || {}).src || '',
                 // a Markdown table printed by a cell but left as text: "| a | b |" lines in a paragraph
                 rawTables: [...document.querySelectorAll('.cell_output p')]
                     .filter(p => /\|\s*-{3,}/.test(p.textContent)).length,
             })"""
         )
-        report["has_widgets"] = has_widgets
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / page_path.replace("book/", "").replace(".html", ".png")), full_page=False)
+        shots = SHOTS / page_path.replace("book/", "").replace(".html", "")
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "00-top.png"))
+        sections = page.locator("article section section[id]:not(section section section)")  # the ## sections
+        report["sections"] = sections.count()
+        for k in range(sections.count()):
+            section = sections.nth(k)
+            section.scroll_into_view_if_needed()
+            section.screenshot(path=str(shots / f"{k + 1:02d}-{section.get_attribute('id')[:60]}.png"))
         browser.close()
-    return report, external, failed
+    return report, external, failed, console
 
 
 def test_plotly_drew_every_figure(page_report):
-    report, _, _ = page_report
+    report, *_ = page_report
     assert report["plots"] >= 2
     assert report["plotsWithSvg"] == report["plots"]
     assert report["sliders"] >= 1, "every chapter has a plotly slider (or animation) that works without a kernel"
 
 
 def test_mathjax_typeset_the_math(page_report):
-    report, _, _ = page_report
+    report, *_ = page_report
     assert report["math"] >= 3
     assert report["rawMath"] == 0, "some math was left as raw TeX"
     assert "/_static/mathjax/" in report["mathJaxSource"]
 
 
 def test_printed_tables_are_rendered_as_tables(page_report):
-    report, _, _ = page_report
+    report, *_ = page_report
     assert report["rawTables"] == 0, "a Markdown table output was rendered as plain text"
 
 
-def test_widgets_render_from_saved_state(page_report):
-    report, _, _ = page_report
-    if not report["has_widgets"]:
-        pytest.skip("this chapter has no ipywidgets slider")
-    assert report["widgets"] >= 1
+def test_no_live_widget_reaches_the_static_page(page_report):
+    report, *_ = page_report
+    assert report["widgets"] == 0 and report["widgetState"] == 0, \
+        "an ipywidgets control needs a kernel: build with SNNLIB_STATIC_BOOK=1 (make book) and use viz.interact"
+
+
+def test_every_code_and_output_block_fits_the_column(page_report):
+    report, *_ = page_report
+    assert report["overflowing"] == [], "blocks run past the text column at 1280 px:\n" + "\n".join(
+        report["overflowing"])
+
+
+def test_the_console_stays_free_of_errors(page_report):
+    *_, console = page_report
+    assert console == [], f"browser console errors: {console}"
+
+
+def test_every_section_has_a_screenshot(page_report):
+    report, *_ = page_report
+    assert report["sections"] >= 3
 
 
 def test_nothing_was_fetched_from_outside(page_report):
-    _, external, failed = page_report
+    _, external, failed, _ = page_report
     assert external == [], f"requests to other hosts (a CDN?): {external}"
     assert failed == [], f"requests that failed on the local site: {failed}"

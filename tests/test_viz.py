@@ -509,3 +509,35 @@ def test_figure_wraps_traces_with_the_shared_style():
     assert [t.name for t in fig.data] == ["v", "spike", "threshold"]
     assert fig.layout.xaxis.title.text == "time step t" and fig.layout.yaxis.title.text == "V"
     assert fig.layout.height == 300 and fig.layout.template.layout.font is not None
+
+
+# --- live widgets: in Jupyter and Colab only ------------------------------------------------
+
+def test_interact_builds_sliders_from_the_functions_defaults(monkeypatch):
+    ipywidgets = pytest.importorskip("ipywidgets")
+    monkeypatch.delenv("SNNLIB_STATIC_BOOK", raising=False)
+    seen = []
+
+    def plot(tau=4.0, gain=1.0):
+        seen.append((tau, gain))
+
+    widget = viz.interact(plot, tau=dict(min=1.1, max=16.0, step=0.1, description="τ"))
+    sliders = [c for c in widget.widget.children if isinstance(c, ipywidgets.FloatSlider)]
+    assert [(s.description, s.value, s.min, s.max) for s in sliders] == [("τ", 4.0, 1.1, 16.0)]
+    sliders[0].value = 10.2  # moving the slider calls the function again
+    assert seen[-1] == (10.2, 1.0)
+
+
+def test_interact_creates_nothing_in_the_static_book(monkeypatch):
+    monkeypatch.setenv("SNNLIB_STATIC_BOOK", "1")
+    assert viz.static_build()
+    assert viz.interact(lambda tau=4.0: None, tau=dict(min=1.1, max=16.0)) is None
+
+
+def test_interact_checks_its_sliders():
+    with pytest.raises(ValueError, match=r"'tau' must be an argument of plot with a default; .* \['gain'\]"):
+        def plot(gain=1.0):
+            pass
+        viz.interact(plot, tau=dict(min=0, max=1))
+    with pytest.raises(ValueError, match="slider 'gain' needs a dict with at least 'min' and 'max'"):
+        viz.interact(lambda gain=1.0: None, gain=(0, 1))
