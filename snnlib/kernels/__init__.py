@@ -47,6 +47,9 @@ def why_not(backend: str, x: torch.Tensor, surrogate) -> str | None:
     if backend == "reference":
         return None
     if kernel_surrogate(surrogate) is None:
+        if getattr(surrogate, "spiking", True) is False:
+            return (f"the fused kernels need a spiking surrogate (Heaviside forward); got "
+                    f"{type(surrogate).__name__}(spiking=False), which the reference backend runs")
         return (f"the fused kernels support the built-in surrogates of snnlib.surrogate (spiking=True), "
                 f"not subclasses or other callables; got {type(surrogate).__name__}")
     if backend == "cpu":
