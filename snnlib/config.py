@@ -109,6 +109,16 @@ def per_profile(profile: str | Profile | None = None, **by_profile: Mapping[str,
     return MappingProxyType(dict(by_profile[prof.name]))
 
 
+STATIC_BUILD_ENV = "SNNLIB_STATIC_BOOK"
+
+
+def static_build() -> bool:
+    """Whether this kernel runs inside the static book build (``make book`` sets
+    ``SNNLIB_STATIC_BOOK=1``): no one watches progress bars there, and no live widget can work
+    on the page (chapter *Getting started*)."""
+    return os.environ.get(STATIC_BUILD_ENV, "").strip() == "1"
+
+
 def device() -> str:
     """``'cuda'`` when a GPU is visible, else ``'cpu'`` (chapters move tensors with it)."""
     import torch

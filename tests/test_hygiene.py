@@ -235,3 +235,48 @@ def test_what_the_chapters_import_is_installed_by_the_colab_cell():
             for module in _top_level_imports(code) - {"snnlib"}:
                 missing = _distributions(module) - installed
                 assert not missing, f"{path.name} imports {module}: {sorted(missing)} belongs in the chapters extra"
+
+
+# --- what a reader sees runs on what a reader sees ----------------------------------------------
+
+def _bound_and_used(source: str) -> tuple[set[str], set[str]]:
+    """Names a cell binds (assignments, defs, imports, arguments) and names it reads."""
+    import ast
+
+    bound, used = set(), set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name):
+            (used if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return bound, used
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
+def test_visible_code_uses_only_what_visible_code_defined(path):
+    # a reader copying the visible cells (solutions included) gets a notebook that runs
+    import builtins
+
+    visible = set(dir(builtins))
+    for k, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] != "code" or "remove-cell" in cell["metadata"].get("tags", []):
+            continue
+        bound, used = _bound_and_used("".join(cell["source"]))
+        hidden = used - bound - visible
+        assert not hidden, f"{path.name}, cell {k}: {sorted(hidden)} defined only in removed cells"
+        visible |= bound
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
+def test_visible_code_fits_the_column(path):
+    for k, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] != "code" or "remove-cell" in cell["metadata"].get("tags", []):
+            continue
+        wide = [line for line in "".join(cell["source"]).splitlines() if len(line) > 80]
+        assert not wide, f"{path.name}, cell {k}: lines over 80 characters (cut off in the book): {wide}"

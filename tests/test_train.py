@@ -305,3 +305,13 @@ def test_one_registry_builds_every_network_the_cli_names(tmp_path):
     assert net(torch.rand(3, 2, 1, 16, 16)).shape == (3, 2, 10)
     with pytest.raises(ValueError, match="model must be one of"):
         models.build("ResNet")
+
+
+def test_no_progress_bar_in_the_static_book(monkeypatch, capsys):
+    # the static build sets SNNLIB_STATIC_BOOK=1: a bar there would be frozen on the page
+    monkeypatch.setenv("SNNLIB_STATIC_BOOK", "1")
+    train.fit(toy_model(), train.make_loader(toy_data(), 16), epochs=1, encoder=layers.DirectEncoder(2), progress=True)
+    assert "training" not in capsys.readouterr().err
+    monkeypatch.delenv("SNNLIB_STATIC_BOOK")
+    train.fit(toy_model(), train.make_loader(toy_data(), 16), epochs=1, encoder=layers.DirectEncoder(2), progress=True)
+    assert "training" in capsys.readouterr().err

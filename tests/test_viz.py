@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from snnlib import viz
+from snnlib import config, viz
 from snnlib.viz.display import PLOTLY_MIME, mime_bundle
 
 
@@ -215,8 +215,11 @@ def test_history_plots_loss_and_accuracy():
             {"epoch": 2, "train_loss": 0.5, "train_acc": 0.8, "val_loss": 0.7, "val_acc": 0.75}]
     fig = viz.history(hist)
     names = [t.name for t in fig.data]
-    assert names == ["train loss", "val loss", "train acc", "val acc"]
+    assert names == ["training loss (mean over the epoch)", "test loss (after the epoch)",
+                     "training accuracy (mean over the epoch)", "test accuracy (after the epoch)"]
     assert list(fig.data[3].y) == [0.4, 0.75] and fig.data[3].yaxis == "y2"
+    held_out = [t.name for t in viz.history(hist, held_out="validation").data]
+    assert held_out[1] == "validation loss (after the epoch)"
     with pytest.raises(ValueError, match="history is empty"):
         viz.history([])
 
@@ -528,10 +531,19 @@ def test_interact_builds_sliders_from_the_functions_defaults(monkeypatch):
     assert seen[-1] == (10.2, 1.0)
 
 
-def test_interact_creates_nothing_in_the_static_book(monkeypatch):
+def test_interact_creates_nothing_in_the_static_book(monkeypatch, capsys):
     monkeypatch.setenv("SNNLIB_STATIC_BOOK", "1")
-    assert viz.static_build()
-    assert viz.interact(lambda tau=4.0: None, tau=dict(min=1.1, max=16.0)) is None
+    assert config.static_build()
+    calls = []
+
+    def plot(tau=4.0):
+        calls.append(tau)
+        print("drawn")
+
+    assert viz.interact(plot, tau=dict(min=1.1, max=16.0)) is None
+    assert calls == [4.0] and "drawn" not in capsys.readouterr().out  # run once, output discarded
+    with pytest.raises(ZeroDivisionError):  # so a broken function still fails the notebook run
+        viz.interact(lambda tau=4.0: 1 / 0, tau=dict(min=1.1, max=16.0))
 
 
 def test_interact_checks_its_sliders():

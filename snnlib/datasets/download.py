@@ -24,6 +24,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..progress import progress_bar
+
 CHUNK = 1 << 20
 
 
@@ -121,22 +123,16 @@ def _stream(remote: RemoteFile, part: Path, timeout: float, progress: bool) -> N
         expected = int(length) if length is not None else None
         total = expected + (have if resumed else 0) if expected is not None else None
         written = 0
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=total, initial=have if resumed else 0, unit="B", unit_scale=True,
-                       desc=f"{remote.dataset}/{remote.filename}", leave=False)
+        bar = progress_bar(total=total, initial=have if resumed else 0, unit="B", unit_scale=True,
+                           desc=f"{remote.dataset}/{remote.filename}", leave=False, show=progress)
         try:
             with open(part, mode) as f:
                 for chunk in iter(lambda: response.read(CHUNK), b""):
                     f.write(chunk)
                     written += len(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
+                    bar.update(len(chunk))
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
         if expected is not None and written < expected:
             raise _Truncated(f"the connection closed after {written} of {expected} bytes")
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..progress import progress_bar
 from .download import RemoteFile, fetch
 from .offline import ArrayDataset, DatasetInfo
 
@@ -71,11 +72,7 @@ def _prepare(archive: Path, names: list[str], out: Path, size: int, progress: bo
 
     part = out.with_name(out.name + ".part")
     array = np.lib.format.open_memmap(part, mode="w+", dtype=np.uint8, shape=(len(names), 3, size, size))
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(names), desc=f"celeba: {out.name}", unit="img", mininterval=1.0)
+    bar = progress_bar(total=len(names), desc=f"celeba: {out.name}", unit="img", mininterval=1.0, show=progress)
     try:
         with zipfile.ZipFile(archive) as zf:
             members = {Path(m).name: m for m in zf.namelist() if m.endswith(".jpg")}
@@ -89,8 +86,7 @@ def _prepare(archive: Path, names: list[str], out: Path, size: int, progress: bo
                 except (OSError, ValueError, zipfile.BadZipFile) as exc:
                     raise ValueError(f"{archive}: {name} could not be decoded ({exc}); delete the archive "
                                      "and download it again") from exc
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
         array.flush()
         del array
         os.replace(part, out)  # the name appears only when every image is in
@@ -98,8 +94,7 @@ def _prepare(archive: Path, names: list[str], out: Path, size: int, progress: bo
         part.unlink(missing_ok=True)
         raise
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
 
 
 def celeba(split: str = "train", size: int = 64, root=None, progress: bool = True) -> ArrayDataset:

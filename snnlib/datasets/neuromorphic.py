@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from .._checks import integer
+from ..progress import progress_bar
 from .download import RemoteFile, cache_dir, extract, fetch
 from .frames import FlipRoll, first_fraction_split, frames_by_count
 from .offline import DatasetInfo, _check_split
@@ -146,11 +147,8 @@ def _frames(source: TonicSource, split: str, T: int, root: Path, progress: bool)
             names = sorted(set(labels))
             labels = [names.index(label) for label in labels]
         folder.mkdir(parents=True, exist_ok=True)
-        indices = range(len(tonic_set))
-        if progress:
-            from tqdm.auto import tqdm
-
-            indices = tqdm(indices, desc=f"{source.name} → {T} frames", unit="recording", mininterval=0.5)
+        indices = progress_bar(range(len(tonic_set)), desc=f"{source.name} → {T} frames", unit="recording",
+                               show=progress)
         for i in indices:
             events, _ = tonic_set[i]
             frames = frames_by_count(_to_canvas(events, source.canvas), T, (*source.canvas, 2))

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from .._checks import integer
+from ..progress import progress_bar
 
 
 @dataclass
@@ -236,7 +237,7 @@ def run_loop(
         if start >= epochs:
             raise ValueError(f"the checkpoint {checkpoint} has already trained {start} epoch(s); "
                              f"ask for more than that (got epochs={epochs})")
-    bar = _progress_bar(progress and rank == 0, (epochs - start) * steps_per_epoch, desc, unit)
+    bar = progress_bar(total=(epochs - start) * steps_per_epoch, desc=desc, unit=unit, show=progress and rank == 0)
     global_step = start * steps_per_epoch
     for epoch in range(start, epochs):
         t0 = time.perf_counter()
@@ -255,7 +256,7 @@ def run_loop(
             means.add(out)
             global_step += 1
             extra = on_step(global_step) if on_step is not None else None
-            if bar is not None:
+            if not bar.disable:
                 shown.update(extra or {})
                 if (i + 1) % log_every == 0 or i + 1 == steps_per_epoch:
                     shown.update(means.read())
@@ -273,22 +274,8 @@ def run_loop(
         history.append(record)
         if checkpoint is not None and rank == 0:
             save_checkpoint(checkpoint, model, optimizer, scheduler, scaler, history, epoch + 1, generators)
-    if bar is not None:
-        bar.close()
+    bar.close()
     return history
-
-
-def _progress_bar(show: bool, total: int, desc: str, unit: str):
-    if not show:
-        return None
-    from tqdm.auto import tqdm
-
-    # In a notebook the finished bar is removed (leave=False), so a page shows results, not a bar
-    # frozen at 100 %; a terminal keeps the last line as a record of the run. mininterval and
-    # refresh=False: a few redraws a second at most; in a notebook every redraw is a widget
-    # message, and a flood of them can make ipykernel drop messages.
-    in_notebook = tqdm.__module__.startswith(("tqdm.notebook", "tqdm.autonotebook"))
-    return tqdm(total=total, desc=desc, unit=unit, mininterval=0.5, leave=not in_notebook)
 
 
 def _postfix(epoch: int, epochs: int, shown: dict) -> dict:

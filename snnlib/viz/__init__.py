@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from .axes import apply_defaults, fix_ranges, log_ticks
 from .display import show
-from .live import interact, static_build
+from .live import interact
 from .figures import event_animation, figure, heatmap, history, line, membrane, membrane_traces, raster, sweep
 from .tables import show_table, table
 
 __all__ = ["show", "figure", "line", "heatmap", "sweep", "raster", "membrane", "membrane_traces",
            "event_animation", "history", "table", "show_table", "apply_defaults", "fix_ranges", "log_ticks",
-           "interact", "static_build"]
+           "interact"]

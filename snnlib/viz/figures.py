@@ -419,21 +419,25 @@ def event_animation(events: np.ndarray, sensor_size: tuple, frames: int = 20, *,
     return _layout(fig, title, xlabel, ylabel)
 
 
-def history(hist, *, title: str | None = "Training") -> go.Figure:
-    """Loss and accuracy per epoch from :class:`snnlib.train.History` (or its list of dicts)."""
+def history(hist, *, title: str | None = "Training", held_out: str = "test") -> go.Figure:
+    """Loss and accuracy per epoch from :class:`snnlib.train.History` (or its list of dicts).
+
+    The legend says which is which: the training curves are means over each epoch's batches
+    while the weights changed; the ``held_out`` curves (``val_*`` entries; name the set the
+    loader held, ``"test"`` by default) are measured after each epoch."""
     epochs = getattr(hist, "epochs", hist)
     if not epochs:
         raise ValueError("history is empty: train for at least one epoch")
     x = [e.get("epoch", i + 1) for i, e in enumerate(epochs)]
     fig = go.Figure()
-    for key, dash in (("train_loss", "solid"), ("val_loss", "dash")):
-        if key in epochs[0]:
-            fig.add_trace(go.Scatter(x=x, y=[e[key] for e in epochs], name=key.replace("_", " "),
-                                     line=dict(dash=dash, color="#2563eb")))
-    for key, dash in (("train_acc", "solid"), ("val_acc", "dash")):
-        if key in epochs[0]:
-            fig.add_trace(go.Scatter(x=x, y=[e[key] for e in epochs], name=key.replace("_", " "), yaxis="y2",
-                                     line=dict(dash=dash, color="#dc2626")))
+    label = {"train": "training {} (mean over the epoch)", "val": f"{held_out} {{}} (after the epoch)"}
+    for metric, color, axis in (("loss", "#2563eb", "y"), ("acc", "#dc2626", "y2")):
+        for split, dash in (("train", "solid"), ("val", "dash")):
+            key = f"{split}_{metric}"
+            if key in epochs[0]:
+                name = label[split].format("accuracy" if metric == "acc" else "loss")
+                fig.add_trace(go.Scatter(x=x, y=[e[key] for e in epochs], name=name, yaxis=axis,
+                                         line=dict(dash=dash, color=color)))
     fig.update_layout(yaxis2=dict(title="accuracy", overlaying="y", side="right", range=[0, 1.02], automargin=True,
                                   tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tickformat=".0%", showgrid=False))
     # the right-hand side holds the accuracy axis: the legend goes below the plot, in the
