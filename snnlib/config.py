@@ -127,7 +127,7 @@ def device() -> str:
 
 
 def describe(profile: str | Profile | None = None) -> str:
-    """One line a chapter prints so the reader sees how it was run."""
+    """What a chapter prints so the reader sees how it was run (two lines that fit the page)."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     data = "the papers' real datasets" if prof.real_data else "offline data (bundled or generated)"
-    return f"profile {prof.name!r}: {data}; budget: {prof.budget}; device: {device()}"
+    return f"profile {prof.name!r}: {data}; device: {device()}\nbudget: {prof.budget}"

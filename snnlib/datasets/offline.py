@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .._checks import integer
+from .._text import fit
 
 SPLITS = ("train", "test")
 TEST_FRACTION = 0.2
@@ -39,8 +40,8 @@ class DatasetInfo:
 
     def __str__(self) -> str:
         where = "offline" if self.offline else "downloaded"
-        return (f"{self.name} ({self.split}): {self.size} samples of {list(self.sample_shape)}, "
-                f"{self.classes} classes; {self.source} ({where})")
+        return fit(f"{self.name} ({self.split}): {self.size} samples of {list(self.sample_shape)}, "
+                   f"{self.classes} classes; {self.source} ({where})")
 
 
 class ArrayDataset(torch.utils.data.Dataset):
