@@ -69,8 +69,7 @@ test-book: setup
 
 bench: $(STAMP)
 	@mkdir -p _build/bench
-	@# KINETO_LOG_LEVEL: the profiler behind bench_pfa.py's memory readings stays quiet
-	@for b in benchmarks/bench_*.py; do [ -e "$$b" ] || continue; echo "== $$b"; KINETO_LOG_LEVEL=5 $(PY) $$b --out _build/bench || exit 1; done
+	@for b in benchmarks/bench_*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(PY) $$b --out _build/bench || exit 1; done
 
 clean:
 	rm -rf _build .pytest_cache
