@@ -287,6 +287,9 @@ def test_run_loop_checks_its_arguments():
         engine.run_loop(model, endless, lambda b: engine.Step(model(b).sum()), opt, progress=False)
     with pytest.raises(ValueError, match="amp needs a CUDA device; got cpu"):
         engine.run_loop(model, [torch.zeros(2, 1)], lambda b: engine.Step(model(b).sum()), opt, amp=True)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt)
+    with pytest.raises(ValueError, match="needs plateau_metric"):
+        engine.run_loop(model, [torch.zeros(2, 1)], lambda b: engine.Step(model(b).sum()), opt, scheduler=plateau)
     changing = iter([{"a": torch.tensor(1.0)}, {"b": torch.tensor(1.0)}])
     with pytest.raises(ValueError, match=r"every step must report the same sums \['a'\]; got \['b'\]"):
         engine.run_loop(model, [torch.zeros(2, 1)] * 2, lambda b: engine.Step(model(b).sum(), next(changing)),

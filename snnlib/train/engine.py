@@ -224,6 +224,8 @@ def run_loop(
         if not hasattr(batches, "__len__"):
             raise ValueError("batches has no length: pass steps_per_epoch")
         steps_per_epoch = len(batches)
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau) and plateau_metric is None:
+        raise ValueError("a ReduceLROnPlateau scheduler needs plateau_metric: the record entry it watches")
     device = torch.device(device)
     if amp and device.type != "cuda":
         raise ValueError(f"amp needs a CUDA device; got {device}")
