@@ -162,18 +162,61 @@ def test_tinygpt_variants(kwargs):
 
 def test_gate_range_and_structured_waiver_mask():
     torch.manual_seed(0)
-    model = sink.TinyGPT(vocab=7, max_len=10, d=8, heads=2, gate=True)
+    model = sink.TinyGPT(vocab=7, max_len=10, d=8, heads=2, gate=True, waiver_element=True)
     x = torch.randn(2, 10, 8)
     g = torch.sigmoid(model.blocks[0].gate(model.blocks[0].ln1(x)))
     assert ((g > 0) & (g < 1)).all() and g.shape == (2, 10, 2)
     waiver = torch.tensor([4, 7])
-    _, inside = model(torch.randint(0, 7, (2, 10)), waiver=waiver, return_internals=True)
-    a = inside.attentions                                            # [L, B, H, T, T]
+    ids = torch.randint(0, 7, (2, 10))
+    logits, inside = model(ids, waiver=waiver, return_internals=True)
+    a = inside.attentions                                            # [L, B, H, T + 1, T + 1]
+    assert logits.shape == (2, 10, 7) and a.shape == (2, 2, 2, 11, 11)
     for b, w in enumerate(waiver.tolist()):
         assert (a[:, b, :, :, w] > 0).all()                          # every query, earlier ones too, sees w
         assert torch.allclose(a[:, b, :, w, w], torch.ones(()))      # w sees only itself
-    with pytest.raises(ValueError, match="one position per sequence"):
-        model(torch.randint(0, 7, (2, 10)), waiver=torch.tensor([1]))
+        # the element is the model's own vector, not an input token
+        assert torch.allclose(inside.hidden[0, b, w], model.waiver)
+    # every query sees it and it sees only itself, while the input tokens keep their positions:
+    # where it is inserted changes nothing the input tokens compute, only the internals' order
+    for elsewhere in (torch.tensor([0, 0]), torch.tensor([10, 3])):
+        assert torch.allclose(model(ids, waiver=elsewhere), logits, atol=1e-5)
+    base = sink.TinyGPT(vocab=7, max_len=10, d=8, heads=2, gate=True)
+    base.load_state_dict({k: v for k, v in model.state_dict().items() if k != "waiver"})
+    assert not torch.allclose(base(ids), logits, atol=1e-3)  # and it does take part
+    with pytest.raises(ValueError, match="one integer position per sequence"):
+        model(ids, waiver=torch.tensor([1]))
+    with pytest.raises(ValueError, match=r"waiver positions must lie in \[0, 10\]"):
+        model(ids, waiver=torch.tensor([1, 11]))
+    with pytest.raises(ValueError, match="waiver_element=True"):
+        base(ids, waiver=waiver)
+
+
+OPTIONS = [
+    {}, {"attention": "softmax1"}, {"attention": "sigmoid"}, {"gate": True}, {"sink_token": True},
+    {"waiver": True}, {"waiver": True, "sink_token": True, "attention": "softmax1"},
+    {"window": 3}, {"window": 3, "keep_first": 1, "sink_token": True}, {"window": 4, "waiver": True},
+]
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "plain")
+def test_changing_token_j_never_changes_the_logits_before_j(options):
+    # the leak of a designated ordinary token (visible to earlier queries) is what this forbids
+    options = dict(options)
+    call = {k: options.pop(k) for k in ("window", "keep_first") if k in options}
+    use_waiver = options.pop("waiver", False)
+    torch.manual_seed(0)
+    model = sink.TinyGPT(vocab=9, max_len=12, d=16, heads=2, waiver_element=use_waiver, **options)
+    ids = torch.randint(0, 9, (3, 12), generator=torch.Generator().manual_seed(1))
+    if use_waiver:
+        call["waiver"] = torch.tensor([0, 5, 12])
+    with torch.no_grad():
+        logits = model(ids, **call)
+        for j in range(12):
+            changed = ids.clone()
+            changed[:, j] = (changed[:, j] + 1) % 9
+            other = model(changed, **call)
+            assert torch.allclose(other[:, :j], logits[:, :j], atol=1e-6), f"token {j} leaked backwards"
+            assert not torch.allclose(other[:, j:], logits[:, j:])  # and it does change what comes after
 
 
 def test_tinygpt_bad_inputs():

@@ -8,8 +8,13 @@
 * ``'sigmoid'`` — ``σ(s_j)`` without normalisation;
 * ``gate=True`` — a head-wise sigmoid gate on each head's output (gated attention);
 * ``sink_token=True`` — a learnable token prepended at position 0, dropped from the output;
-* ``waiver=`` (in :meth:`TinyGPT.forward`) — a structured mask that designates one element per
-  sequence as the waiver: visible to every query, earlier ones included, and seeing only itself.
+* ``waiver=`` (in :meth:`TinyGPT.forward`) — a structured mask around a dedicated waiver element:
+  a learned vector that carries no input content, inserted at a chosen position of each
+  sequence, visible to every query (earlier ones included), seeing only itself and predicting
+  nothing. Because it holds no input token, no query can see a later token through it.
+
+Every option keeps the model causal in content: changing input token ``j`` never changes the
+logits at positions before ``j`` (tested over all options).
 
 :class:`BigramBackcopy` generates Guo et al.'s Bigram-Backcopy task offline: a random bigram
 chain where, after one of a few trigger tokens, the next token copies the token before the
@@ -91,10 +96,12 @@ class TinyGPT(nn.Module):
         attention: ``'softmax'``, ``'softmax1'`` or ``'sigmoid'``.
         gate: a head-wise sigmoid output gate.
         sink_token: prepend a learnable sink token (not part of the output).
+        waiver_element: learn the dedicated waiver element that ``forward(waiver=...)`` inserts.
     """
 
     def __init__(self, vocab: int, max_len: int = 64, d: int = 64, layers: int = 2, heads: int = 2,
-                 attention: str = "softmax", gate: bool = False, sink_token: bool = False):
+                 attention: str = "softmax", gate: bool = False, sink_token: bool = False,
+                 waiver_element: bool = False):
         super().__init__()
         for name, value in (("vocab", vocab), ("max_len", max_len), ("d", d), ("layers", layers), ("heads", heads)):
             integer(name, value)
@@ -108,12 +115,20 @@ class TinyGPT(nn.Module):
         self.sink = nn.Parameter(torch.randn(d) * 0.02) if sink_token else None
         self.blocks = nn.ModuleList(Block(d, heads, attention, gate) for _ in range(layers))
         self.ln_f, self.head = nn.LayerNorm(d), nn.Linear(d, vocab)
+        # the structured mask's waiver element: its own embedding, no token, no position (made
+        # last, so the other parameters start the same with or without it)
+        self.waiver = nn.Parameter(torch.randn(d) * 0.02) if waiver_element else None
 
     def forward(self, ids: torch.Tensor, waiver: torch.Tensor | None = None, return_internals: bool = False,
                 window: int | None = None, keep_first: int = 0):
         """Logits ``[B, T, vocab]`` for token ids ``[B, T]`` (and :class:`Internals` if asked).
 
-        ``waiver`` ``[B]``: the position designated as waiver element in each sequence (structured mask).
+        ``waiver`` ``[B]``: where each sequence gets the dedicated waiver element (structured mask),
+        ``0 <= waiver <= T``: the element is inserted before input token ``waiver``; the input
+        tokens keep their positions. Internals then cover ``T + 1`` (+ sink token) elements, the
+        waiver element at index ``waiver`` (+ 1 with a sink token); the logits cover the input
+        tokens only. As every query sees the element and it sees only itself, where it is inserted
+        changes nothing the input tokens compute; it orders the internals.
         ``window``, ``keep_first``: a StreamingLLM-style cache — each query sees only the last
         ``window`` positions (itself included) plus the first ``keep_first`` ones.
         """
@@ -130,6 +145,16 @@ class TinyGPT(nn.Module):
             x, offset = torch.cat([self.sink.expand(B, 1, -1), x], 1), 1
         n = T + offset
         x = x + self.pos(torch.arange(n, device=ids.device))
+        if waiver is not None:
+            if self.waiver is None:
+                raise ValueError("waiver= needs a model built with waiver_element=True (its learned element)")
+            if waiver.shape != (B,) or waiver.dtype not in (torch.int64, torch.int32):
+                raise ValueError(f"waiver must give one integer position per sequence, [{B}]; "
+                                 f"got {waiver.dtype} {list(waiver.shape)}")
+            if int(waiver.min()) < 0 or int(waiver.max()) > T:
+                raise ValueError(f"waiver positions must lie in [0, {T}]; got [{int(waiver.min())}, {int(waiver.max())}]")
+            w = waiver.to(ids.device) + offset                                   # [B]
+            x, n = self._insert_waiver(x, w), n + 1
         visible = torch.ones(n, n, dtype=torch.bool, device=ids.device).tril()
         if window is not None:
             integer("window", window)
@@ -137,9 +162,6 @@ class TinyGPT(nn.Module):
             visible &= ((t[:, None] - t[None, :]) < window) | (t[None, :] < keep_first + offset)
         visible = visible.expand(B, n, n).clone()
         if waiver is not None:
-            if waiver.shape != (B,):
-                raise ValueError(f"waiver must give one position per sequence, [{B}]; got {list(waiver.shape)}")
-            w = waiver.to(ids.device) + offset
             rows = torch.arange(B, device=ids.device)
             visible[rows, :, w] = True          # every query sees the waiver element
             visible[rows, w, :] = False         # which sees only itself
@@ -150,7 +172,8 @@ class TinyGPT(nn.Module):
             hidden.append(x)
             attentions.append(a)
             values.append(v)
-        logits = self.head(self.ln_f(x))[:, offset:]
+        out = x if waiver is None else self._drop_waiver(x, w)
+        logits = self.head(self.ln_f(out))[:, offset:]
         if not return_internals:
             return logits
         values = torch.stack(values)
@@ -159,6 +182,23 @@ class TinyGPT(nn.Module):
             fnorms=transformed_norms(values, [block.out.weight for block in self.blocks]), hidden=torch.stack(hidden),
             mask=torch.ones(B, n, dtype=torch.bool, device=ids.device), causal=waiver is None)
         return logits, internals
+
+
+    def _insert_waiver(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """``x`` ``[B, n, d]`` with the waiver element inserted at index ``w[b]``: ``[B, n + 1, d]``."""
+        B, n, d = x.shape
+        idx = torch.arange(n + 1, device=x.device).expand(B, -1)               # [B, n + 1]
+        source = (idx - (idx > w[:, None]).long()).clamp_max(n - 1)            # the input element each index holds
+        out = x.gather(1, source[..., None].expand(-1, -1, d))
+        return torch.where((idx == w[:, None])[..., None], self.waiver.expand(B, n + 1, d), out)
+
+    @staticmethod
+    def _drop_waiver(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """The inverse of :meth:`_insert_waiver`: ``[B, n + 1, d]`` → ``[B, n, d]``."""
+        B, m, d = x.shape
+        idx = torch.arange(m - 1, device=x.device).expand(B, -1)
+        source = idx + (idx >= w[:, None]).long()
+        return x.gather(1, source[..., None].expand(-1, -1, d))
 
 
 class BigramBackcopy:
@@ -261,11 +301,14 @@ def train_tinygpt(model: TinyGPT, task: BigramBackcopy, steps: int, *, batch: in
                   weight_decay: float = 0.01, seed: int = 0, eval_every: int = 100, eval_batch: int = 256,
                   waiver: bool = False, progress: bool = True, on_eval=None) -> list[dict]:
     """AdamW on next-token prediction; every ``eval_every`` steps :func:`sink_summary` on a fixed
-    evaluation batch. ``waiver=True`` designates a random position in 4..length/2 of every
-    sequence as the waiver element (a structured mask). ``on_eval(step, model)`` is called at every
+    evaluation batch. ``waiver=True`` inserts the model's dedicated waiver element (built with
+    ``waiver_element=True``) at a random position in 4..length/2 of every sequence (a structured
+    mask). ``on_eval(step, model)`` is called at every
     evaluation (e.g. to keep attention snapshots). Returns the evaluations, with ``step``."""
     integer("steps", steps)
     integer("eval_every", eval_every)
+    if waiver and model.waiver is None:
+        raise ValueError("waiver=True needs a TinyGPT built with waiver_element=True")
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     eval_ids = task.sample(eval_batch, torch.Generator().manual_seed(10_000 + seed))
