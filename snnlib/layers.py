@@ -11,7 +11,7 @@ from torch import nn
 
 from ._checks import integer
 
-__all__ = ["SeqToANN", "SeqDropout", "DirectEncoder", "RateEncoder", "TimeFirst", "Voting", "fold", "unfold"]
+__all__ = ["SeqToANN", "SeqDropout", "DirectEncoder", "RateEncoder", "LatencyEncoder", "DeltaEncoder", "TimeFirst", "Voting", "fold", "unfold"]
 
 
 def fold(x: torch.Tensor) -> torch.Tensor:
@@ -60,15 +60,74 @@ class RateEncoder(nn.Module):
         self.T, self.generator = integer("T", T), generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not torch.is_floating_point(x):
-            raise TypeError(f"rate coding needs floating-point intensities in [0, 1]; got {x.dtype}")
-        if x.min() < 0 or x.max() > 1:
-            raise ValueError(f"rate coding needs intensities in [0, 1]; got [{x.min().item():.3g}, {x.max().item():.3g}]")
+        _check_intensities(x, "rate")
         p = x.unsqueeze(0).expand(self.T, *x.shape)
         return (torch.rand(p.shape, generator=self.generator, device=x.device, dtype=x.dtype) < p).to(x.dtype)
 
     def extra_repr(self) -> str:
         return f"T={self.T}"
+
+
+class LatencyEncoder(nn.Module):
+    """Latency (time-to-first-spike) coding: each pixel spikes at most once, brighter ones earlier;
+    ``[N, ...]`` → ``[T, N, ...]`` of 0/1 (chapter 2, *Data and training*).
+
+    A pixel of intensity ``p`` in [0, 1] spikes at step ``round((1 - p) · (T - 1))``: ``p = 1`` at
+    step 0, and ``p`` just above ``threshold`` near the last step. Pixels with ``p <= threshold``
+    never spike (a dark background stays silent). This is the linear latency code; snntorch's
+    default is a logarithmic (RC-circuit) one.
+    """
+
+    def __init__(self, T: int, threshold: float = 0.0):
+        super().__init__()
+        self.T = integer("T", T)
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold < 1:
+            raise ValueError(f"threshold must be a number in [0, 1); got {threshold!r}")
+        self.threshold = float(threshold)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_intensities(x, "latency")
+        step = torch.round((1 - x) * (self.T - 1)).long()                        # [N, ...]
+        t = torch.arange(self.T, device=x.device).view(-1, *([1] * x.dim()))  # [T, 1, ...]
+        return ((t == step) & (x > self.threshold)).to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"T={self.T}, threshold={self.threshold}"
+
+
+class DeltaEncoder(nn.Module):
+    """Delta coding: a signal over time ``[T, N, ...]`` → events ``[T, N, ...]`` where it changed by
+    at least ``threshold`` since the previous step (chapter 2, *Data and training*): ``+1`` for a
+    rise, and ``-1`` for a fall when ``off_spikes`` (else falls are ignored). The first step is
+    compared with zero, so a signal that starts high opens with an event (snntorch's
+    ``delta`` without padding). This is how an event camera codes brightness changes.
+    """
+
+    def __init__(self, threshold: float, off_spikes: bool = True):
+        super().__init__()
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold > 0:
+            raise ValueError(f"threshold must be a number > 0; got {threshold!r}")
+        self.threshold, self.off_spikes = float(threshold), bool(off_spikes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.is_floating_point(x) or x.dim() < 2:
+            raise ValueError(f"delta coding needs a floating-point signal [T, N, ...]; got {x.dtype} "
+                             f"{list(x.shape)}")
+        change = torch.diff(x, dim=0, prepend=torch.zeros_like(x[:1]))
+        events = (change >= self.threshold).to(x.dtype)
+        if self.off_spikes:
+            events = events - (change <= -self.threshold).to(x.dtype)
+        return events
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, off_spikes={self.off_spikes}"
+
+
+def _check_intensities(x: torch.Tensor, coding: str) -> None:
+    if not torch.is_floating_point(x):
+        raise TypeError(f"{coding} coding needs floating-point intensities in [0, 1]; got {x.dtype}")
+    if x.min() < 0 or x.max() > 1:
+        raise ValueError(f"{coding} coding needs intensities in [0, 1]; got [{x.min().item():.3g}, {x.max().item():.3g}]")
 
 
 class TimeFirst(nn.Module):

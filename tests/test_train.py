@@ -318,3 +318,27 @@ def test_no_progress_bar_in_the_static_book(monkeypatch, capsys):
     monkeypatch.delenv("SNNLIB_STATIC_BOOK")
     train.fit(toy_model(), train.make_loader(toy_data(), 16), epochs=1, encoder=layers.DirectEncoder(2), progress=True)
     assert "training" in capsys.readouterr().err
+
+
+def test_latency_coding_spikes_once_and_brighter_first():
+    x = torch.tensor([[1.0, 0.75, 0.5, 0.0, 0.1]])
+    spikes = layers.LatencyEncoder(5, threshold=0.05)(x)                # [T=5, 1, 5]
+    assert spikes.shape == (5, 1, 5) and set(spikes.unique().tolist()) <= {0.0, 1.0}
+    first = spikes[:, 0].argmax(0).tolist()                             # step of each pixel's spike
+    assert spikes.sum(0)[0].tolist() == [1, 1, 1, 0, 1]                 # at most one; p=0 below threshold
+    assert first[:3] == [0, 1, 2] and first[4] == 4                     # round((1 - p)·(T - 1))
+    with pytest.raises(ValueError, match=r"threshold must be a number in \[0, 1\); got 1.5"):
+        layers.LatencyEncoder(5, threshold=1.5)
+    with pytest.raises(ValueError, match=r"latency coding needs intensities in \[0, 1\]"):
+        layers.LatencyEncoder(5)(x * 2)
+
+
+def test_delta_coding_on_a_known_signal():
+    signal = torch.tensor([0.5, 0.5, 0.9, 0.95, 0.3, 0.3])[:, None]     # [T, N=1]
+    events = layers.DeltaEncoder(0.2)(signal)[:, 0].tolist()
+    assert events == [1.0, 0.0, 1.0, 0.0, -1.0, 0.0]                   # first step against zero
+    assert layers.DeltaEncoder(0.2, off_spikes=False)(signal)[:, 0].tolist() == [1.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="threshold must be a number > 0; got 0"):
+        layers.DeltaEncoder(0)
+    with pytest.raises(ValueError, match=r"floating-point signal \[T, N, ...\]"):
+        layers.DeltaEncoder(0.1)(torch.zeros(5))
