@@ -195,6 +195,7 @@ OPTIONS = [
     {}, {"attention": "softmax1"}, {"attention": "sigmoid"}, {"gate": True}, {"sink_token": True},
     {"waiver": True}, {"waiver": True, "sink_token": True, "attention": "softmax1"},
     {"window": 3}, {"window": 3, "keep_first": 1, "sink_token": True}, {"window": 4, "waiver": True},
+    {"positions": "rotary"}, {"positions": "none"}, {"positions": "rotary", "waiver": True, "sink_token": True},
 ]
 
 
@@ -217,6 +218,47 @@ def test_changing_token_j_never_changes_the_logits_before_j(options):
             other = model(changed, **call)
             assert torch.allclose(other[:, :j], logits[:, :j], atol=1e-6), f"token {j} leaked backwards"
             assert not torch.allclose(other[:, j:], logits[:, j:])  # and it does change what comes after
+
+
+def test_rotary_positions_against_complex_rotation_by_hand():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 5, 8)                                      # [B, H, T, dh]
+    places = torch.tensor([[0, 1, 2, 3, 4], [7, 3, 0, 9, 2]])
+    rotated = sink.tinygpt.rotate(x, places)
+    # pair i = (x[i], x[i + dh/2]) as the complex number x[i] + j·x[i + dh/2], turned by e^{j·p·θ_i}
+    theta = 10_000.0 ** (-torch.arange(0, 8, 2).double() / 8)
+    z = torch.complex(x[..., :4].double(), x[..., 4:].double())
+    turned = z * torch.polar(torch.ones(()).double(), places.double()[:, None, :, None] * theta)
+    torch.testing.assert_close(rotated.double(), torch.cat([turned.real, turned.imag], -1), atol=1e-5, rtol=0)
+    # q_m · k_n depends on m - n only
+    q, k = torch.randn(8), torch.randn(8)
+
+    def score(m, n):
+        rq = sink.tinygpt.rotate(q.view(1, 1, 1, 8), torch.tensor([[m]]))
+        rk = sink.tinygpt.rotate(k.view(1, 1, 1, 8), torch.tensor([[n]]))
+        return (rq * rk).sum().item()
+
+    assert score(5, 2) == pytest.approx(score(13, 10), abs=1e-5)
+    assert score(5, 2) != pytest.approx(score(5, 4), abs=1e-3)
+
+
+def test_positional_schemes():
+    torch.manual_seed(0)
+    ids = torch.randint(0, 9, (2, 10))
+    for positions in ("learned", "rotary", "none"):
+        model = sink.TinyGPT(vocab=9, max_len=10, d=16, heads=2, positions=positions)
+        assert (model.pos is not None) == (positions == "learned")
+        assert model(ids).shape == (2, 10, 9)
+    # the same weights with and without rotation: the rotation changes what the model computes
+    none = sink.TinyGPT(vocab=9, max_len=10, d=16, heads=2, positions="none")
+    rotary = sink.TinyGPT(vocab=9, max_len=10, d=16, heads=2, positions="rotary")
+    rotary.load_state_dict(none.state_dict())
+    assert torch.allclose(none(ids)[:, 0], rotary(ids)[:, 0], atol=1e-6)  # position 0 is not turned
+    assert not torch.allclose(none(ids), rotary(ids), atol=1e-3)
+    with pytest.raises(ValueError, match=r"positions must be one of \('learned', 'rotary', 'none'\); got 'alibi'"):
+        sink.TinyGPT(vocab=9, positions="alibi")
+    with pytest.raises(ValueError, match="even head width"):
+        sink.TinyGPT(vocab=9, d=6, heads=2, positions="rotary")
 
 
 def test_tinygpt_bad_inputs():

@@ -1,6 +1,7 @@
 """A tiny causal transformer in which an attention sink forms on a CPU in minutes (chapter 7).
 
-:class:`TinyGPT` is pre-LN with learned absolute positions and switchable attention:
+:class:`TinyGPT` is pre-LN with learned absolute positions (or rotary ones, as Llama, or none)
+and switchable attention:
 
 * ``'softmax'`` — the standard; rows sum to one, so a head that wants to do nothing must put
   its attention somewhere (the sink);
@@ -33,6 +34,21 @@ from ..train.engine import Step, run_loop
 from .metrics import attention_received, transformed_norms, value_norm_ratio
 
 ATTENTIONS = ("softmax", "softmax1", "sigmoid")
+POSITIONS = ("learned", "rotary", "none")
+
+
+def rotate(x: torch.Tensor, positions: torch.Tensor, base: float = 10_000.0) -> torch.Tensor:
+    """Rotary position embedding (RoPE, as Llama: the two halves of each head's dimensions pair up)
+    of queries or keys ``x`` ``[B, H, T, dh]`` at ``positions`` ``[B, T]``: pair ``i`` turns by
+    ``position · base^(-2i/dh)``, so ``q_m · k_n`` depends on ``m - n`` only."""
+    dh = x.shape[-1]
+    if dh % 2:
+        raise ValueError(f"rotary positions need an even head width; got {dh}")
+    freq = base ** (-torch.arange(0, dh, 2, device=x.device, dtype=x.dtype) / dh)     # [dh/2]
+    angle = positions.to(x.dtype)[:, None, :, None] * freq                              # [B, 1, T, dh/2]
+    cos, sin = angle.cos(), angle.sin()
+    x1, x2 = x[..., : dh // 2], x[..., dh // 2:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], -1)
 
 
 @dataclass
@@ -61,12 +77,16 @@ class Block(nn.Module):
         self.gate = nn.Linear(d, heads) if gate else None
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
 
-    def forward(self, x: torch.Tensor, visible: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The next residual stream, and this layer's attention ``[B, H, T, T]`` and values ``[B, H, T, dh]``."""
+    def forward(self, x: torch.Tensor, visible: torch.Tensor, rotary: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The next residual stream, and this layer's attention ``[B, H, T, T]`` and values ``[B, H, T, dh]``;
+        ``rotary``: the positions ``[B, T]`` at which queries and keys are rotated (RoPE)."""
         B, T, d = x.shape
         H, dh = self.heads, d // self.heads
         h = self.ln1(x)
         q, k, v = self.qkv(h).view(B, T, 3, H, dh).permute(2, 0, 3, 1, 4)        # each [B, H, T, dh]
+        if rotary is not None:
+            q, k = rotate(q, rotary), rotate(k, rotary)
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(dh)
         blocked = ~visible[:, None]                                              # [B, 1, T, T]
         if self.attention == "softmax":
@@ -87,7 +107,7 @@ class Block(nn.Module):
 
 
 class TinyGPT(nn.Module):
-    """A small causal transformer (pre-LN, learned absolute positions); see the module docstring.
+    """A small causal transformer (pre-LN; learned absolute, rotary or no positions); see the module docstring.
 
     Args:
         vocab: vocabulary size (including BOS if the task uses one).
@@ -97,11 +117,13 @@ class TinyGPT(nn.Module):
         gate: a head-wise sigmoid output gate.
         sink_token: prepend a learnable sink token (not part of the output).
         waiver_element: learn the dedicated waiver element that ``forward(waiver=...)`` inserts.
+        positions: ``'learned'`` (absolute, added to the input, as GPT-2), ``'rotary'`` (queries and
+            keys rotated by position in every layer, as Llama) or ``'none'``.
     """
 
     def __init__(self, vocab: int, max_len: int = 64, d: int = 64, layers: int = 2, heads: int = 2,
                  attention: str = "softmax", gate: bool = False, sink_token: bool = False,
-                 waiver_element: bool = False):
+                 waiver_element: bool = False, positions: str = "learned"):
         super().__init__()
         for name, value in (("vocab", vocab), ("max_len", max_len), ("d", d), ("layers", layers), ("heads", heads)):
             integer(name, value)
@@ -109,9 +131,14 @@ class TinyGPT(nn.Module):
             raise ValueError(f"d={d} must be divisible by heads={heads}")
         if attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {ATTENTIONS}; got {attention!r}")
+        if positions not in POSITIONS:
+            raise ValueError(f"positions must be one of {POSITIONS}; got {positions!r}")
+        if positions == "rotary" and (d // heads) % 2:
+            raise ValueError(f"rotary positions need an even head width d/heads; got {d // heads}")
         self.vocab, self.max_len, self.attention, self.gate = vocab, max_len, attention, gate
         self.tok = nn.Embedding(vocab, d)
-        self.pos = nn.Embedding(max_len + int(sink_token), d)
+        self.positions = positions
+        self.pos = nn.Embedding(max_len + int(sink_token), d) if positions == "learned" else None
         self.sink = nn.Parameter(torch.randn(d) * 0.02) if sink_token else None
         self.blocks = nn.ModuleList(Block(d, heads, attention, gate) for _ in range(layers))
         self.ln_f, self.head = nn.LayerNorm(d), nn.Linear(d, vocab)
@@ -144,7 +171,9 @@ class TinyGPT(nn.Module):
         if self.sink is not None:
             x, offset = torch.cat([self.sink.expand(B, 1, -1), x], 1), 1
         n = T + offset
-        x = x + self.pos(torch.arange(n, device=ids.device))
+        places = torch.arange(n, device=ids.device).expand(B, n)                 # [B, n]
+        if self.pos is not None:
+            x = x + self.pos(places[0])
         if waiver is not None:
             if self.waiver is None:
                 raise ValueError("waiver= needs a model built with waiver_element=True (its learned element)")
@@ -154,7 +183,10 @@ class TinyGPT(nn.Module):
             if int(waiver.min()) < 0 or int(waiver.max()) > T:
                 raise ValueError(f"waiver positions must lie in [0, {T}]; got [{int(waiver.min())}, {int(waiver.max())}]")
             w = waiver.to(ids.device) + offset                                   # [B]
-            x, n = self._insert_waiver(x, w), n + 1
+            # the waiver element sits at place 0 for rotary positions (it sees only itself)
+            x = self._insert_waiver(x, w, self.waiver)
+            places = self._insert_waiver(places[..., None], w, torch.zeros(1, dtype=places.dtype))[..., 0]
+            n += 1
         visible = torch.ones(n, n, dtype=torch.bool, device=ids.device).tril()
         if window is not None:
             integer("window", window)
@@ -168,7 +200,7 @@ class TinyGPT(nn.Module):
             visible[rows, w, w] = True
         hidden, attentions, values = [x], [], []
         for block in self.blocks:
-            x, a, v = block(x, visible)
+            x, a, v = block(x, visible, places if self.positions == "rotary" else None)
             hidden.append(x)
             attentions.append(a)
             values.append(v)
@@ -184,13 +216,14 @@ class TinyGPT(nn.Module):
         return logits, internals
 
 
-    def _insert_waiver(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """``x`` ``[B, n, d]`` with the waiver element inserted at index ``w[b]``: ``[B, n + 1, d]``."""
+    @staticmethod
+    def _insert_waiver(x: torch.Tensor, w: torch.Tensor, element: torch.Tensor) -> torch.Tensor:
+        """``x`` ``[B, n, d]`` with ``element`` ``[d]`` inserted at index ``w[b]``: ``[B, n + 1, d]``."""
         B, n, d = x.shape
         idx = torch.arange(n + 1, device=x.device).expand(B, -1)               # [B, n + 1]
         source = (idx - (idx > w[:, None]).long()).clamp_max(n - 1)            # the input element each index holds
         out = x.gather(1, source[..., None].expand(-1, -1, d))
-        return torch.where((idx == w[:, None])[..., None], self.waiver.expand(B, n + 1, d), out)
+        return torch.where((idx == w[:, None])[..., None], element.to(x.dtype).expand(B, n + 1, d), out)
 
     @staticmethod
     def _drop_waiver(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
