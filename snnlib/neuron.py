@@ -34,7 +34,8 @@ import torch
 from torch import nn
 
 from . import kernels
-from .surrogate import Sigmoid, SurrogateFunction
+from ._checks import number, reset_potential
+from .surrogate import Sigmoid
 
 __all__ = ["MemoryModule", "BaseNode", "LIF", "PLIF", "IF", "QIF", "EIF", "Izhikevich", "ALIF",
            "reset_net", "detach_net", "has_memory"]
@@ -136,14 +137,6 @@ class MemoryModule(nn.Module):
         return super()._apply(fn, *args, **kwargs)
 
 
-def _check_number(name: str, value, condition: str = "", ok=lambda v: True) -> float:
-    """``value`` as a float, or a ValueError naming ``name``, the rule and the value."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
-        rule = f"a finite number{(' ' + condition) if condition else ''}"
-        raise ValueError(f"{name} must be {rule}; got {value!r}")
-    return float(value)
-
-
 class BaseNode(MemoryModule):
     """A spiking neuron in spikingjelly's charge → fire → reset form (chapter 1, *LIF neurons*).
 
@@ -180,16 +173,14 @@ class BaseNode(MemoryModule):
         store_v_seq: bool = False,
     ):
         super().__init__()
-        v_threshold = _check_number("v_threshold", v_threshold)
-        if v_reset is not None and (isinstance(v_reset, bool) or not isinstance(v_reset, (int, float))
-                                    or not math.isfinite(v_reset)):
-            raise ValueError(f"v_reset must be a finite number, or None for a soft reset; got {v_reset!r}")
+        v_threshold = number("v_threshold", v_threshold)
+        v_reset = reset_potential(v_reset)
         if step_mode not in ("s", "m"):
             raise ValueError(f"step_mode must be 's' or 'm'; got {step_mode!r}")
         if not callable(surrogate_function):
             raise TypeError(f"surrogate_function must be callable; got {type(surrogate_function).__name__}")
         self.v_threshold = v_threshold
-        self.v_reset = None if v_reset is None else float(v_reset)
+        self.v_reset = v_reset
         self.surrogate_function = surrogate_function
         self.detach_reset = bool(detach_reset)
         self.step_mode = step_mode
@@ -478,10 +469,10 @@ class QIF(BaseNode):
         step_mode: str = "m",
         store_v_seq: bool = False,
     ):
-        tau = _check_number("tau", tau, "> 1", lambda v: v > 1)
-        v_c = _check_number("v_c", v_c)
-        a0 = _check_number("a0", a0, "> 0", lambda v: v > 0)
-        v_rest = _check_number("v_rest", v_rest)
+        tau = number("tau", tau, "> 1", lambda v: v > 1)
+        v_c = number("v_c", v_c)
+        a0 = number("a0", a0, "> 0", lambda v: v > 0)
+        v_rest = number("v_rest", v_rest)
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq)
         _check_hard_reset_order(self.v_threshold, v_rest, self.v_reset)
         self.tau, self.v_c, self.a0, self.v_rest = tau, v_c, a0, v_rest
@@ -525,10 +516,10 @@ class EIF(BaseNode):
         step_mode: str = "m",
         store_v_seq: bool = False,
     ):
-        tau = _check_number("tau", tau, "> 1", lambda v: v > 1)
-        delta_T = _check_number("delta_T", delta_T, "> 0", lambda v: v > 0)
-        theta_rh = _check_number("theta_rh", theta_rh)
-        v_rest = _check_number("v_rest", v_rest)
+        tau = number("tau", tau, "> 1", lambda v: v > 1)
+        delta_T = number("delta_T", delta_T, "> 0", lambda v: v > 0)
+        theta_rh = number("theta_rh", theta_rh)
+        v_rest = number("v_rest", v_rest)
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq)
         _check_hard_reset_order(self.v_threshold, v_rest, self.v_reset)
         self.tau, self.delta_T, self.theta_rh, self.v_rest = tau, delta_T, theta_rh, v_rest
@@ -585,14 +576,14 @@ class Izhikevich(BaseNode):
         step_mode: str = "m",
         store_v_seq: bool = False,
     ):
-        tau = _check_number("tau", tau, "> 1", lambda v: v > 1)
-        v_c = _check_number("v_c", v_c)
-        a0 = _check_number("a0", a0, "> 0", lambda v: v > 0)
-        v_rest = _check_number("v_rest", v_rest)
-        w_rest = _check_number("w_rest", w_rest)
-        tau_w = _check_number("tau_w", tau_w, "> 0", lambda v: v > 0)
-        a = _check_number("a", a)
-        b = _check_number("b", b)
+        tau = number("tau", tau, "> 1", lambda v: v > 1)
+        v_c = number("v_c", v_c)
+        a0 = number("a0", a0, "> 0", lambda v: v > 0)
+        v_rest = number("v_rest", v_rest)
+        w_rest = number("w_rest", w_rest)
+        tau_w = number("tau_w", tau_w, "> 0", lambda v: v > 0)
+        a = number("a", a)
+        b = number("b", b)
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq)
         self.tau, self.v_c, self.a0, self.v_rest = tau, v_c, a0, v_rest
         self.w_rest, self.tau_w, self.a, self.b = w_rest, tau_w, a, b
@@ -659,8 +650,8 @@ class ALIF(BaseNode):
         store_v_seq: bool = False,
     ):
         kernels.check_lif_args(tau, v_threshold, v_reset)
-        tau_a = _check_number("tau_a", tau_a, "> 0", lambda v: v > 0)
-        beta = _check_number("beta", beta)
+        tau_a = number("tau_a", tau_a, "> 0", lambda v: v > 0)
+        beta = number("beta", beta)
         super().__init__(v_threshold, v_reset, surrogate_function, detach_reset, step_mode, store_v_seq)
         self.tau, self.tau_a, self.beta = float(tau), tau_a, beta
         self.decay_input = bool(decay_input)

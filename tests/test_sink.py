@@ -495,7 +495,7 @@ def test_hf_extract_on_a_tiny_llama_expands_grouped_query_heads(no_network):
     torch.manual_seed(2)
     ids = torch.randint(0, 100, (2, 9))
     inside = hf.extract(model, ids)
-    L, H, KV, d, dh, T = 2, 4, 2, 32, 8, 9
+    L, H, KV, dh, T = 2, 4, 2, 8, 9  # width d = H · dh = 32
     check_attention_shape_rows_and_causality(inside, L, 2, H, T)
     assert inside.values.shape == (L, 2, H, T, dh) and inside.fnorms.shape == (L, 2, H, T)
     layers = model.model.layers

@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 
 from .. import surrogate as _surrogate
+from .._checks import number, reset_potential
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,9 @@ def kernel_surrogate(surrogate) -> _surrogate.SurrogateFunction | None:
 
 def check_lif_args(tau, v_threshold, v_reset) -> None:
     """Validate the LIF constants (shared by :class:`snnlib.neuron.LIF`)."""
-    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not math.isfinite(tau) or tau <= 1:
-        raise ValueError(f"tau must be a finite number > 1; got {tau!r}")
-    if isinstance(v_threshold, bool) or not isinstance(v_threshold, (int, float)) or not math.isfinite(v_threshold):
-        raise ValueError(f"v_threshold must be a finite number; got {v_threshold!r}")
-    if v_reset is not None and (isinstance(v_reset, bool) or not isinstance(v_reset, (int, float))
-                                or not math.isfinite(v_reset)):
-        raise ValueError(f"v_reset must be a finite number, or None for a soft reset; got {v_reset!r}")
+    number("tau", tau, "> 1", lambda v: v > 1)
+    number("v_threshold", v_threshold)
+    reset_potential(v_reset)
 
 
 @dataclass(frozen=True)

@@ -352,7 +352,7 @@ def train_tinygpt(model: TinyGPT, task: BigramBackcopy, steps: int, *, batch: in
     history = []
 
     def evaluation(step: int) -> dict | None:
-        if step % eval_every and step != steps and step != 0:
+        if step % eval_every and step != steps:  # step 0 (before training) is always evaluated
             return None
         history.append({"step": step, **sink_summary(model, eval_ids.to(device), waiver=eval_waiver)})
         if on_eval is not None:
