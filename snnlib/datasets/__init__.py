@@ -11,6 +11,7 @@ from .faces import celeba
 from .download import DownloadError, RemoteFile, cache_dir, extract, fetch, file_digest, sha256sum
 from .frames import FlipRoll, first_fraction_split, frames_by_count, to_frames
 from .idx import FASHION_CLASSES, fashion_mnist, mnist, read_idx
+from .moving_target import moving_target
 from .neuromorphic import FrameFolder, cifar10_dvs, dvs_gesture, ncaltech101
 from .offline import EVENT_DTYPE, ArrayDataset, DatasetInfo, digits, event_digits
 
@@ -19,5 +20,5 @@ __all__ = [
     "RemoteFile", "DownloadError", "fetch", "extract", "cache_dir", "file_digest", "sha256sum", "read_idx",
     "frames_by_count", "FlipRoll", "first_fraction_split", "to_frames",
     "dvs_gesture", "cifar10_dvs", "ncaltech101", "FrameFolder", "fashion_mnist", "mnist", "FASHION_CLASSES",
-    "celeba",
+    "celeba", "moving_target",
 ]
