@@ -9,6 +9,7 @@ Nothing here touches the network unless a download is asked for.
 """
 from .faces import celeba
 from .download import DownloadError, RemoteFile, cache_dir, extract, fetch, file_digest, sha256sum
+from .gated_events import gated_digits
 from .frames import FlipRoll, first_fraction_split, frames_by_count, to_frames
 from .idx import FASHION_CLASSES, fashion_mnist, mnist, read_idx
 from .moving_target import moving_target
