@@ -21,5 +21,5 @@ __all__ = [
     "RemoteFile", "DownloadError", "fetch", "extract", "cache_dir", "file_digest", "sha256sum", "read_idx",
     "frames_by_count", "FlipRoll", "first_fraction_split", "to_frames",
     "dvs_gesture", "cifar10_dvs", "ncaltech101", "FrameFolder", "fashion_mnist", "mnist", "FASHION_CLASSES",
-    "celeba", "moving_target",
+    "celeba", "moving_target", "gated_digits",
 ]
