@@ -667,3 +667,76 @@ def test_celeba_with_an_undecodable_image_names_it_and_leaves_no_array(server, t
     with pytest.raises(ValueError, match="000002.jpg could not be decoded"):
         datasets.celeba("train", root=tmp_path, progress=False)
     assert not list((tmp_path / "celeba").glob("*.npy*"))
+
+
+# --- the moving-target task (chapter 5) --------------------------------------------------------
+
+def test_moving_target_is_deterministic_per_seed_and_splits_differ():
+    from snnlib.datasets import moving_target
+
+    a, b = moving_target("train", n=20, seed=3), moving_target("train", n=20, seed=3)
+    assert torch.equal(a.samples, b.samples) and (a.targets == b.targets).all()
+    assert not torch.equal(a.samples, moving_target("train", n=20, seed=4).samples)
+    assert not torch.equal(a.samples, moving_target("test", n=20, seed=3).samples)
+    x, y = a[0]
+    assert x.shape == (8, 2, 16, 16) and x.dtype == torch.float32 and set(x.unique().tolist()) <= {0.0, 1.0}
+    assert isinstance(y, int) and set(a.targets.tolist()) <= {0, 1, 2, 3}
+    assert len(moving_target("test")) == 400 and len(moving_target("train")) == 800
+
+
+def test_moving_target_trajectory_and_labels_as_documented():
+    from snnlib.datasets import moving_target
+    from snnlib.datasets.moving_target import SHAPES, SHAPE_NAMES, target_columns
+
+    T, size = 6, 12
+    assert target_columns(T, size).tolist() == [0, 2, 4, 5, 7, 9]       # round(t·9/5)
+    assert target_columns(T, size, rightward=False).tolist() == [9, 7, 5, 4, 2, 0]
+    # every shape pixel fires at rate 1 and no background: each frame shows exactly the patches
+    d = moving_target("train", n=30, T=T, size=size, rate=(1.0, 1.0), noise=0.0, seed=1)
+    for i in range(len(d)):
+        x, label = d[i]
+        seen = x.sum(1)                                                  # [T, H, W], both polarities
+        row, cols = d.trajectory[i, 0, 0], d.trajectory[i, :, 1]
+        assert (d.trajectory[i, :, 0] == row).all()
+        rightward = cols[-1] > cols[0]
+        assert cols.tolist() == target_columns(T, size, rightward).tolist()
+        for t in range(T):
+            target = seen[t, row:row + 3, cols[t]:cols[t] + 3]
+            assert torch.equal(target.bool(), torch.tensor(SHAPES[SHAPE_NAMES[label]], dtype=torch.bool))
+            far = cols[-1] if t < T // 2 else cols[0]                   # the distractor on the path
+            k = d.distractor_classes[i, 0 if t < T // 2 else 1]
+            assert torch.equal(seen[t, row:row + 3, far:far + 3].bool(),
+                               torch.tensor(SHAPES[SHAPE_NAMES[k]], dtype=torch.bool))
+            assert seen[t].sum() == target.sum() + seen[t, row:row + 3, far:far + 3].sum()
+    # the labels do not depend on the frame options: same seed, same labels and trajectory
+    e = moving_target("train", n=30, T=T, size=size, seed=1)
+    assert (e.targets == d.targets).all() and (e.trajectory == d.trajectory).all()
+    # the target's firing rate rises over the recording, the distractors' stays at the mean
+    big = moving_target("train", n=400, T=T, size=size, noise=0.0, seed=2)
+    first, last = [], []
+    for i in range(len(big)):
+        x, label = big[i]
+        mask = torch.tensor(SHAPES[SHAPE_NAMES[label]], dtype=torch.float32)
+        row, cols = big.trajectory[i, 0, 0], big.trajectory[i, :, 1]
+        for t, store in ((0, first), (T - 1, last)):
+            store.append((x[t].sum(0)[row:row + 3, cols[t]:cols[t] + 3] * mask).sum() / mask.sum())
+    assert abs(torch.stack(first).mean() - 0.4) < 0.03 and abs(torch.stack(last).mean() - 0.9) < 0.03
+
+
+def test_moving_target_bad_inputs():
+    from snnlib.datasets import moving_target
+
+    with pytest.raises(ValueError, match="split must be one of"):
+        moving_target("validation")
+    with pytest.raises(ValueError, match="T must be an integer >= 4; got 3"):
+        moving_target(T=3)
+    with pytest.raises(ValueError, match="size must be an integer >= 8; got 7"):
+        moving_target(size=7)
+    with pytest.raises(ValueError, match=r"rate must be a finite number in \(0, 1\]; got 1.5"):
+        moving_target(rate=(0.5, 1.5))
+    with pytest.raises(ValueError, match="rate must be a pair"):
+        moving_target(rate=0.5)
+    with pytest.raises(ValueError, match=r"noise must be a finite number in \[0, 1\); got -0.1"):
+        moving_target(noise=-0.1)
+    with pytest.raises(ValueError, match="n must be an integer >= 1; got 0"):
+        moving_target(n=0)

@@ -171,3 +171,59 @@ def test_fashion_net_uses_additive_summed_pfa_before_the_neuron():
         models.PFAVGG(attention="se")
     with pytest.raises(ValueError, match="ranks must give R for each of the 5"):
         models.PFAVGG(ranks=(8, 8))
+
+
+def test_official_weight_gives_the_official_counts_and_changes_nothing_else():
+    # reference/pfa.md 5: the classification VGG's PFA overhead, λ vectors included
+    for net, attention_free, params in [
+        (models.PFAVGG.cifar10_dvs(official_weight=True), models.PFAVGG.cifar10_dvs(attention=None), 16_240),
+        (models.PFAVGG(T=10, ranks=16, official_weight=True), models.PFAVGG(T=10, attention=None), 30_880),
+        (models.PFAVGG.dvs_gesture(official_weight=True), models.PFAVGG.dvs_gesture(attention=None), 100_672),
+    ]:
+        assert count(net) - count(attention_free) == params
+    assert [count(m) for m in pfa_modules(models.PFAVGG.cifar10_dvs(official_weight=True))] == [
+        1008, 2016, 3040, 5088, 5088]
+    torch.manual_seed(5)
+    plain = PFA(4, 6, rank=3)
+    torch.manual_seed(5)
+    official = PFA(4, 6, rank=3, official_weight=True)
+    x = torch.rand(4, 2, 6, 5, 5)
+    torch.testing.assert_close(official(x), plain(x))
+    assert not official.weight.requires_grad and official.weight.tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="official_weight must be True or False"):
+        PFA(4, 6, official_weight=1)
+
+
+@pytest.mark.parametrize("placement, after", [
+    ("official", ["input", "pool", "pool", "pool", "pool"]),
+    ("pools", ["pool", "pool", "pool", "pool"]),
+    ("late", ["lif", "lif"]),
+])
+def test_placements_put_the_modules_where_documented(placement, after):
+    from snnlib.neuron import LIF
+
+    net = models.PFAVGG(T=3, ranks=2, width=2, size=16, placement=placement)
+    where = []
+    for i, m in enumerate(net):
+        if isinstance(m, PFA):
+            before = net[i - 1]
+            where.append("lif" if isinstance(before, LIF) else
+                         "pool" if isinstance(before[0], torch.nn.AvgPool2d) else
+                         "input" if isinstance(before[0], torch.nn.AdaptiveAvgPool2d) else "?")
+    assert where == after and net.placement == placement
+    if placement == "late":  # the last two LIF layers, both before the last pooling
+        lifs = [i for i, m in enumerate(net) if isinstance(m, LIF)]
+        pfas = [i for i, m in enumerate(net) if isinstance(m, PFA)]
+        assert [i - 1 for i in pfas] == lifs[-3:-1]
+        assert [m.C for m in pfa_modules(net)] == [16, 16]
+    assert net(torch.rand(3, 2, 2, 16, 16)).shape == (3, 2, 10)
+    tcja = models.PFAVGG(T=3, attention="tcja", width=2, size=16, placement=placement, ranks=1)
+    assert sum(isinstance(m, models.TCJA) if hasattr(models, "TCJA") else type(m).__name__ == "TCJA"
+               for m in tcja) == len(after)
+
+
+def test_placement_bad_inputs():
+    with pytest.raises(ValueError, match="placement must be one of"):
+        models.PFAVGG(placement="everywhere")
+    with pytest.raises(ValueError, match="ranks must give R for each of the 2 PFA modules of placement 'late'"):
+        models.PFAVGG(ranks=(8, 8, 8), placement="late")

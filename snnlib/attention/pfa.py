@@ -20,8 +20,10 @@ CP tensor. On ``X`` ``[T, N, C, H, W]``:
 3. **Fusion** — ``ReLU(A ⊙ X)`` (``fusion='mul'``) or ``ReLU(A + X)`` (``'add'``, the Fashion-MNIST
    variant that sits on batch-norm output before a LIF).
 
-Parameters: ``rank·(k²T + T + C + 3)`` (the official code's extra, never-trained λ vector is
-left out). T and C are fixed; H and W may change between calls. :func:`compose_loop` is the
+Parameters: ``rank·(k²T + T + C + 3)``. The official classification code also holds a λ vector
+of R parameters that it overwrites with its softmax on every pass, so λ = 1/R always and the
+vector is never trained; ``official_weight=True`` registers such a frozen vector (ones, no
+gradient, not used: λ is ``scale``) only so that parameter counts equal the official ones. T and C are fixed; H and W may change between calls. :func:`compose_loop` is the
 readable loop over r, in the official code's style, that the tests and the benchmark compare with.
 """
 from __future__ import annotations
@@ -58,10 +60,12 @@ class PFA(nn.Module):
         kernel_size: the spatial convolution's kernel, odd.
         reduce: ``'mean'`` (λ = 1/R, maps in (0, 1)) or ``'sum'`` (λ = 1, maps in (0, R)).
         fusion: ``'mul'`` — ``ReLU(A ⊙ X)`` — or ``'add'`` — ``ReLU(A + X)``.
+        official_weight: also hold the official code's unused λ vector (R frozen parameters),
+            for parameter counts; the map does not change.
     """
 
     def __init__(self, T: int, C: int, rank: int = 8, kernel_size: int = 3, reduce: str = "mean",
-                 fusion: str = "mul"):
+                 fusion: str = "mul", official_weight: bool = False):
         super().__init__()
         self.T, self.C, self.rank = integer("T", T), integer("C", C), integer("rank", rank)
         integer("kernel_size", kernel_size)
@@ -75,6 +79,10 @@ class PFA(nn.Module):
         self.temporal_proj = nn.Linear(C, rank)
         self.channel_proj = nn.Linear(T, rank)
         self.spatial_conv = nn.Conv2d(T, rank, kernel_size, padding=kernel_size // 2)
+        if not isinstance(official_weight, bool):
+            raise ValueError(f"official_weight must be True or False; got {official_weight!r}")
+        if official_weight:
+            self.weight = nn.Parameter(torch.ones(rank), requires_grad=False)
 
     @property
     def scale(self) -> float:

@@ -16,45 +16,78 @@ from .blocks import atan_lif, attention_layer, conv_bn, pooled_size
 NET_ATTENTIONS = ("pfa", "tcja", None)
 
 
+PLACEMENTS = ("official", "pools", "late")
+
+
 class PFAVGG(nn.Sequential):
     """The PFA VGG (official ``VGG_CIFAR``, ``VGG_NCAL``, ``VGG_Gesture``): optional adaptive
-    average pooling of the frames to ``size``×``size``, PFA on the input, then four stages of two
+    average pooling of the frames to ``size``×``size``, then four stages of two
     ``conv3×3 → BN → LIF`` layers (widths ``w, 2w | 4w, 4w | 8w, 8w | 8w, 8w``, ``w = 64``) each
-    followed by 2× average pooling and PFA, then ``flatten → linear(→classes) → LIF``.
+    followed by 2× average pooling, then ``flatten → linear(→classes) → LIF``.
+
+    Where the attention modules go (``placement``):
+
+    * ``'official'`` — on the input frames and after every pooling stage (5 modules), as in the
+      official code;
+    * ``'pools'`` — after every pooling stage only (4 modules);
+    * ``'late'`` — after the last two LIF layers, before the last pooling (2 modules): the place
+      chapters 4 and 5 put TCJA and PFA in ``DVSGestureNet``.
 
     Use :meth:`cifar10_dvs`, :meth:`ncaltech101`, :meth:`dvs_gesture` for the official settings
     and :meth:`small` for 2 CPU cores.
 
     Args:
-        ranks: the connecting factor R of each of the five PFA modules.
+        ranks: the connecting factor R, one for every module of the placement (or one int for all).
         input_pool: pool the input to ``size`` first (CIFAR10-DVS, N-Caltech101) or not (Gesture,
             whose frames are then ``size``×``size``).
+        official_weight: PFA modules hold the official code's unused λ vector (parameter counts).
     """
 
     def __init__(self, T: int = 12, attention: str | None = "pfa", ranks=(8,) * 5, classes: int = 10,
-                 width: int = 64, size: int = 48, input_pool: bool = True):
+                 width: int = 64, size: int = 48, input_pool: bool = True, placement: str = "official",
+                 official_weight: bool = False):
         integer("width", width)
         side = pooled_size(integer("size", size), 4, f"size {size}")
-        if len(ranks) != 5:
-            raise ValueError(f"ranks must give R for each of the 5 PFA modules; got {list(ranks)}")
+        if placement not in PLACEMENTS:
+            raise ValueError(f"placement must be one of {PLACEMENTS}; got {placement!r}")
+        n_modules = {"official": 5, "pools": 4, "late": 2}[placement]
+        if isinstance(ranks, int):
+            ranks = (ranks,) * n_modules
+        if len(ranks) != n_modules:
+            raise ValueError(f"ranks must give R for each of the {n_modules} PFA modules of placement "
+                             f"{placement!r}; got {list(ranks)}")
+        ranks = list(ranks)
+        options = dict(official_weight=official_weight) if attention == "pfa" else {}
+
+        def attend(c):
+            return attention_layer(attention, T, c, rank=ranks.pop(0), allowed=NET_ATTENTIONS, **options)
+
         blocks = [SeqToANN(nn.AdaptiveAvgPool2d(size))] if input_pool else []
-        blocks += attention_layer(attention, T, 2, rank=ranks[0], allowed=NET_ATTENTIONS)
+        if placement == "official":
+            blocks += attend(2)
         c_in = 2
         for stage, mult in enumerate((1, 4, 8, 8)):
             c_mid = width * mult
             c_out = width * 2 if stage == 0 else c_mid
-            blocks += [conv_bn(c_in, c_mid, bias=False), atan_lif(), conv_bn(c_mid, c_out, bias=False), atan_lif(),
-                       SeqToANN(nn.AvgPool2d(2))]
-            blocks += attention_layer(attention, T, c_out, rank=ranks[stage + 1], allowed=NET_ATTENTIONS)
+            blocks += [conv_bn(c_in, c_mid, bias=False), atan_lif()]
+            if placement == "late" and stage == 3:
+                blocks += attend(c_mid)
+            blocks += [conv_bn(c_mid, c_out, bias=False), atan_lif()]
+            if placement == "late" and stage == 3:
+                blocks += attend(c_out)
+            blocks.append(SeqToANN(nn.AvgPool2d(2)))
+            if placement in ("official", "pools"):
+                blocks += attend(c_out)
             c_in = c_out
         blocks += [SeqToANN(nn.Flatten(), nn.Linear(c_in * side * side, classes)), atan_lif()]
         super().__init__(*blocks)
-        self.T, self.attention = T, attention
+        self.T, self.attention, self.placement = T, attention, placement
 
     @classmethod
-    def cifar10_dvs(cls, T: int = 12, attention: str | None = "pfa", rank: int = 8) -> "PFAVGG":
+    def cifar10_dvs(cls, T: int = 12, attention: str | None = "pfa", rank: int = 8,
+                    official_weight: bool = False) -> "PFAVGG":
         """CIFAR10-DVS: frames pooled to 48×48, R = 8, T = 12 (the final ``main.py``)."""
-        return cls(T, attention, (rank,) * 5, classes=10)
+        return cls(T, attention, (rank,) * 5, classes=10, official_weight=official_weight)
 
     @classmethod
     def ncaltech101(cls, T: int = 14, attention: str | None = "pfa", rank: int = 8) -> "PFAVGG":
@@ -62,17 +95,18 @@ class PFAVGG(nn.Sequential):
         return cls(T, attention, (rank,) * 5, classes=101)
 
     @classmethod
-    def dvs_gesture(cls, T: int = 20, attention: str | None = "pfa") -> "PFAVGG":
+    def dvs_gesture(cls, T: int = 20, attention: str | None = "pfa", official_weight: bool = False) -> "PFAVGG":
         """DVS128 Gesture: 128×128 frames without input pooling, R = 32 and 64 for the last module
         (the official default it falls back on). The official net has 110 outputs trained against
         ``one_hot(label, 110)``; this one has the 11 the task has."""
-        return cls(T, attention, (32, 32, 32, 32, 64), classes=11, size=128, input_pool=False)
+        return cls(T, attention, (32, 32, 32, 32, 64), classes=11, size=128, input_pool=False,
+                   official_weight=official_weight)
 
     @classmethod
     def small(cls, T: int = 8, attention: str | None = "pfa", rank: int = 8, classes: int = 10,
-              size: int = 16) -> "PFAVGG":
+              size: int = 16, width: int = 8, placement: str = "official") -> "PFAVGG":
         """The same design for 2 CPU cores: base width 8, frames pooled to ``size``×``size`` first."""
-        return cls(T, attention, (rank,) * 5, classes=classes, width=8, size=size)
+        return cls(T, attention, rank, classes=classes, width=width, size=size, placement=placement)
 
 
 class FashionPFANet(nn.Sequential):
