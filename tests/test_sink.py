@@ -196,6 +196,7 @@ OPTIONS = [
     {"waiver": True}, {"waiver": True, "sink_token": True, "attention": "softmax1"},
     {"window": 3}, {"window": 3, "keep_first": 1, "sink_token": True}, {"window": 4, "waiver": True},
     {"positions": "rotary"}, {"positions": "none"}, {"positions": "rotary", "waiver": True, "sink_token": True},
+    {"position_ids": 5}, {"positions": "rotary", "position_ids": 7}, {"positions": "rotary", "window": 4, "keep_first": 2},
 ]
 
 
@@ -204,9 +205,12 @@ def test_changing_token_j_never_changes_the_logits_before_j(options):
     # the leak of a designated ordinary token (visible to earlier queries) is what this forbids
     options = dict(options)
     call = {k: options.pop(k) for k in ("window", "keep_first") if k in options}
+    if "position_ids" in options:                                     # shifted positions
+        call["position_ids"] = torch.arange(12) + options.pop("position_ids")
+        options["max_len"] = 20
     use_waiver = options.pop("waiver", False)
     torch.manual_seed(0)
-    model = sink.TinyGPT(vocab=9, max_len=12, d=16, heads=2, waiver_element=use_waiver, **options)
+    model = sink.TinyGPT(vocab=9, **{"max_len": 12, **options}, d=16, heads=2, waiver_element=use_waiver)
     ids = torch.randint(0, 9, (3, 12), generator=torch.Generator().manual_seed(1))
     if use_waiver:
         call["waiver"] = torch.tensor([0, 5, 12])
@@ -523,3 +527,214 @@ def test_hf_extract_on_a_tiny_llama_expands_grouped_query_heads(no_network):
     assert not torch.allclose(inside.fnorms[:, :, 0], inside.fnorms[:, :, 1])        # same values, own W_O columns
     # the metrics take them as they come
     assert sink.attention_received(inside.attentions, causal=True).shape == (L, 2, H, T)
+
+
+def test_streaming_logits_do_not_look_ahead():
+    torch.manual_seed(0)
+    model = sink.TinyGPT(vocab=9, max_len=6, d=16, heads=2, positions="rotary")
+    ids = torch.randint(0, 9, (2, 14), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        for kwargs in ({"cache": 5}, {"cache": 5, "sinks": 2}, {"cache": 5, "sinks": 1, "recompute": True}):
+            logits = sink.streaming_logits(model, ids, **kwargs)
+            for j in (3, 9, 13):
+                changed = ids.clone()
+                changed[:, j] = (changed[:, j] + 1) % 9
+                other = sink.streaming_logits(model, changed, **kwargs)
+                assert torch.allclose(other[:, :j], logits[:, :j], atol=1e-6), (kwargs, j)
+                assert not torch.allclose(other[:, j], logits[:, j])
+
+
+# --- the bidirectional TinyGPT and its masked-token objective ------------------------------------
+
+def test_bidirectional_tinygpt_sees_every_token():
+    torch.manual_seed(0)
+    model = sink.TinyGPT(vocab=9, max_len=10, d=16, heads=2, causal=False)
+    ids = torch.randint(0, 9, (2, 10), generator=torch.Generator().manual_seed(1))
+    logits, inside = model(ids, return_internals=True)
+    assert not inside.causal and (inside.attentions > 0).all()          # no key is hidden from any query
+    torch.testing.assert_close(inside.attentions.sum(-1), torch.ones(2, 2, 2, 10))
+    changed = ids.clone()
+    changed[:, -1] = (changed[:, -1] + 1) % 9
+    assert not torch.allclose(model(changed)[:, 0], logits[:, 0], atol=1e-4)   # the last token reaches the first
+    # one layer: the same weights made causal compute the same at the last position only
+    one = sink.TinyGPT(vocab=9, max_len=10, d=16, layers=1, heads=2, causal=False)
+    causal = sink.TinyGPT(vocab=9, max_len=10, d=16, layers=1, heads=2)
+    causal.load_state_dict(one.state_dict())
+    assert torch.allclose(causal(ids)[:, -1], one(ids)[:, -1], atol=1e-5)
+    assert not torch.allclose(causal(ids)[:, 0], one(ids)[:, 0], atol=1e-4)
+    with pytest.raises(ValueError, match="window= is a causal"):
+        model(ids, window=3)
+    with pytest.raises(ValueError, match="causal must be True or False"):
+        sink.TinyGPT(vocab=9, causal="no")
+
+
+def test_mask_tokens_masks_at_the_rate_never_protected_and_at_least_once():
+    task = sink.BigramBackcopy(vocab=16, length=24, seed=0)
+    ids = task.sample(400, torch.Generator().manual_seed(0))
+    inputs, targets = sink.mask_tokens(ids, task.mask_id, 0.15, torch.Generator().manual_seed(1),
+                                       protect=ids == task.bos_id)
+    masked = inputs == task.mask_id
+    assert torch.equal(masked, targets != -100)
+    assert torch.equal(targets[masked], ids[masked]) and torch.equal(inputs[~masked], ids[~masked])
+    assert not masked[:, 0].any() and masked.any(-1).all()            # BOS never; every sequence at least once
+    assert 0.13 < masked[:, 1:].float().mean().item() < 0.17         # 15 % of the 23 content tokens
+    # the loss counts the masked places only
+    logits = torch.randn(400, 24, task.mask_id + 1)
+    expected = torch.nn.functional.cross_entropy(logits[masked], ids[masked])
+    torch.testing.assert_close(sink.masked_token_loss(logits, targets), expected)
+    # a tiny rate still masks one token per sequence
+    few, _ = sink.mask_tokens(ids[:5], task.mask_id, 1e-9, protect=ids[:5] == task.bos_id)
+    assert ((few == task.mask_id).sum(-1) == 1).all()
+    with pytest.raises(ValueError, match=r"rate must be a finite number in \(0, 1\]"):
+        sink.mask_tokens(ids, task.mask_id, 0.0)
+    with pytest.raises(ValueError, match="protect covers a whole row"):
+        sink.mask_tokens(ids, task.mask_id, protect=torch.ones_like(ids, dtype=torch.bool))
+    with pytest.raises(ValueError, match="protect must match ids"):
+        sink.mask_tokens(ids, task.mask_id, protect=torch.ones(3, 3))
+
+
+def test_a_bidirectional_tinygpt_trains_on_masked_tokens():
+    task = sink.BigramBackcopy(vocab=16, length=16, seed=0)
+    model = sink.TinyGPT(task.mask_id + 1, max_len=16, d=16, causal=False)
+    history = sink.train_tinygpt(model, task, steps=20, batch=16, eval_every=10, eval_batch=32, progress=False)
+    assert [h["step"] for h in history] == [0, 10, 20] and history[-1]["loss"] < history[0]["loss"]
+    # the record is the masked-token loss on the fixed masked evaluation batch, recomputed here
+    ids = task.sample(32, torch.Generator().manual_seed(10_000))
+    inputs, targets = sink.mask_tokens(ids, task.mask_id, 0.15, torch.Generator().manual_seed(30_000),
+                                       protect=ids == task.bos_id)
+    with torch.no_grad():
+        logits, inside = model.eval()(inputs, return_internals=True)
+    assert history[-1]["loss"] == pytest.approx(sink.masked_token_loss(logits, targets).item(), rel=1e-5)
+    torch.testing.assert_close(history[-1]["alpha"], sink.attention_received(inside.attentions)[..., 0].mean(1))
+    with pytest.raises(ValueError, match="needs the mask token 17 in its vocabulary"):
+        sink.train_tinygpt(sink.TinyGPT(task.model_vocab, max_len=16, d=16, causal=False), task, steps=1)
+    with pytest.raises(ValueError, match="pass targets"):
+        sink.sink_summary(model, ids)
+
+
+# --- streaming with rotary positions: a re-indexed rolling cache -----------------------------------
+
+def test_rolling_cache_equals_a_recompute_at_the_reindexed_positions():
+    torch.manual_seed(0)
+    ids = torch.randint(0, 9, (2, 15), generator=torch.Generator().manual_seed(1))
+    for positions in ("rotary", "none"):
+        # one layer: keys and values depend on the token alone, so the cache is exact
+        one = sink.TinyGPT(vocab=9, max_len=6, d=16, layers=1, heads=2, positions=positions)
+        with torch.no_grad():
+            for cache, sinks in ((5, 0), (5, 1), (6, 2)):
+                rolled = sink.streaming_logits(one, ids, cache, sinks)
+                # step t by hand: the held tokens at positions 0 .. n-1, the current one last
+                for t in (cache + 1, 11, 14):
+                    held = list(range(sinks)) + list(range(t - (cache - sinks) + 1, t + 1))
+                    by_hand = one(ids[:, held])[:, -1]
+                    torch.testing.assert_close(rolled[:, t], by_hand, atol=1e-5, rtol=1e-5)
+                torch.testing.assert_close(rolled, sink.streaming_logits(one, ids, cache, sinks, recompute=True),
+                                           atol=1e-5, rtol=1e-5)
+    # re-indexing matters: the same cache at the tokens' original positions gives other logits
+    rotary = sink.TinyGPT(vocab=9, max_len=6, d=16, layers=1, heads=2, positions="rotary")
+    with torch.no_grad():
+        rolled = sink.streaming_logits(rotary, ids, 5, 2)
+        held = [0, 1, 11, 12, 13]
+        original = rotary(ids[:, held], position_ids=torch.tensor(held))[:, -1]
+        assert not torch.allclose(rolled[:, 13], original, atol=1e-4)
+        # while a contiguous window is the same at any offset (rotary: relative positions only)
+        window = rotary(ids[:, 9:14], position_ids=torch.arange(9, 14))[:, -1]
+        torch.testing.assert_close(sink.streaming_logits(rotary, ids, 5)[:, 13], window, atol=1e-5, rtol=1e-5)
+    # two layers: nothing evicted, the cache equals the full causal pass
+    two = sink.TinyGPT(vocab=9, max_len=6, d=16, layers=2, heads=2, positions="rotary", gate=True)
+    with torch.no_grad():
+        torch.testing.assert_close(sink.streaming_logits(two, ids, 15), two(ids), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(sink.streaming_logits(two, ids, 15, recompute=True), two(ids))
+        # with eviction the recompute is exact and the cache keeps states computed in older contexts
+        assert not torch.allclose(sink.streaming_logits(two, ids, 5, 1), sink.streaming_logits(two, ids, 5, 1, True),
+                                  atol=1e-4)
+
+
+def test_streaming_bad_inputs():
+    ids = torch.randint(0, 9, (2, 10))
+    learned = sink.TinyGPT(vocab=9, max_len=6, d=16, heads=2)
+    rotary = sink.TinyGPT(vocab=9, max_len=6, d=16, heads=2, positions="rotary")
+    with pytest.raises(ValueError, match="needs positions='rotary' or 'none'"):
+        sink.streaming_logits(learned, ids, 4)
+    assert sink.streaming_logits(learned, ids, 4, recompute=True).shape == (2, 10, 9)
+    with pytest.raises(ValueError, match="cache=8 exceeds max_len=6"):
+        sink.streaming_logits(learned, ids, 8, recompute=True)
+    with pytest.raises(ValueError, match="sinks=4 must leave room"):
+        sink.streaming_logits(rotary, ids, 4, sinks=4)
+    with pytest.raises(ValueError, match="cache must be an integer >= 1"):
+        sink.streaming_logits(rotary, ids, 0)
+    with pytest.raises(ValueError, match="streaming needs a causal TinyGPT"):
+        sink.streaming_logits(sink.TinyGPT(vocab=9, d=16, positions="rotary", causal=False), ids, 4)
+    with pytest.raises(ValueError, match="sink token"):
+        sink.streaming_logits(sink.TinyGPT(vocab=9, d=16, positions="rotary", sink_token=True), ids, 4)
+    with pytest.raises(ValueError, match="integer token ids"):
+        sink.streaming_logits(rotary, ids.float(), 4)
+    # rotary positions have no length limit; learned ones do
+    assert rotary(torch.randint(0, 9, (1, 20))).shape == (1, 20, 9)
+    with pytest.raises(ValueError, match="exceed max_len=6"):
+        learned(torch.randint(0, 9, (1, 20)))
+
+
+def test_position_ids_shift_learned_positions_and_are_checked():
+    torch.manual_seed(0)
+    ids = torch.randint(0, 9, (2, 5))
+    model = sink.TinyGPT(vocab=9, max_len=10, d=16, heads=2)
+    torch.testing.assert_close(model(ids, position_ids=torch.arange(5)), model(ids))
+    shifted = model(ids, position_ids=torch.arange(3, 8))
+    assert not torch.allclose(shifted, model(ids), atol=1e-4)
+    rotary = sink.TinyGPT(vocab=9, max_len=10, d=16, heads=2, positions="rotary")
+    torch.testing.assert_close(rotary(ids, position_ids=torch.arange(40, 45)), rotary(ids), atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match=r"position_ids must lie in \[0, 10\); got \[8, 12\]"):
+        model(ids, position_ids=torch.arange(8, 13))
+    with pytest.raises(ValueError, match=r"position_ids must be integer positions \[5\] or \[2, 5\]"):
+        model(ids, position_ids=torch.arange(4))
+    with pytest.raises(ValueError, match=r"must lie in >= 0"):
+        rotary(ids, position_ids=torch.arange(-1, 4))
+
+
+# --- the selection experiments on TinyGPT and their reading ---------------------------------------
+
+def test_selection_tests_on_tinygpt_move_the_special_token():
+    torch.manual_seed(0)
+    task = sink.BigramBackcopy(vocab=16, length=16, seed=0)
+    model = sink.TinyGPT(task.model_vocab, max_len=16, d=16, heads=2)
+    ids = task.sample(8, torch.Generator().manual_seed(0))
+    out = sink.selection_tests(model, ids)
+    assert set(out) == set(sink.selection.EXPERIMENTS)
+    assert set(out["move first"]) == {"position 0", "first token"}
+    # "original" is the model's own forward on the first T - shift = 8 tokens
+    with torch.no_grad():
+        _, inside = model(ids[:, :8], return_internals=True)
+    expected = sink.attention_received(inside.attentions, causal=True)[..., 0].mean(dim=(1, 2))
+    torch.testing.assert_close(out["original"]["position 0"]["alpha"], expected)
+    # moving BOS to the middle: recomputed by hand
+    moved = torch.cat([ids[:, 1:5], ids[:, :1], ids[:, 5:8]], 1)
+    assert (moved[:, 4] == task.bos_id).all()
+    with torch.no_grad():
+        _, inside = model(moved, return_internals=True)
+    expected = sink.attention_received(inside.attentions, causal=True)[..., 4].mean(dim=(1, 2))
+    torch.testing.assert_close(out["move first"]["first token"]["alpha"], expected)
+    with pytest.raises(ValueError, match="shift=14 leaves 2 of 16 tokens"):
+        sink.selection_tests(model, ids, shift=14)
+
+
+def fake_results(original, drop, moved, pos0_moved=0.1, shifted=0.5):
+    entry = lambda a: {"alpha": torch.tensor([0.1, a]), "value_ratio": torch.ones(2)}  # noqa: E731
+    return {"original": {"position 0": entry(original)}, "drop first": {"position 0": entry(drop)},
+            "shift positions": {"position 0": entry(shifted)},
+            "move first": {"position 0": entry(pos0_moved), "first token": entry(moved)}}
+
+
+def test_selection_rule_reads_the_experiments():
+    assert sink.selection_rule(fake_results(0.8, 0.7, 0.1), [1])["rule"] == "position"
+    assert sink.selection_rule(fake_results(0.8, 0.1, 0.7), [1])["rule"] == "features"
+    assert sink.selection_rule(fake_results(0.8, 0.6, 0.5), [1])["rule"] == "both"
+    assert sink.selection_rule(fake_results(0.8, 0.3, 0.3), [1])["rule"] == "neither"
+    assert sink.selection_rule(fake_results(0.2, 0.3, 0.3), [1])["rule"] == "no sink"
+    out = sink.selection_rule(fake_results(0.8, 0.4, 0.2), [1])
+    assert out["drop first"] == pytest.approx(0.5) and out["moved token"] == pytest.approx(0.25)
+    assert out["rule"] == "position"                                  # exactly half still counts (>=)
+    with pytest.raises(ValueError, match="layer indices in"):
+        sink.selection_rule(fake_results(0.8, 0.4, 0.2), [2])
+    with pytest.raises(ValueError, match="lack the experiments"):
+        sink.selection_rule({"original": {}}, [0])

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .metrics import attention_received, stack_layers, transformed_norms, value_norm_ratio
-from .tinygpt import Internals
+from .metrics import Internals, attention_received, stack_layers, transformed_norms, value_norm_ratio
 
 # model types whose self-attention is bidirectional (everything else is treated as causal)
 BIDIRECTIONAL = {"bert", "roberta", "distilbert", "xlm-roberta", "electra", "mpnet", "albert", "deberta",
@@ -76,7 +75,7 @@ def _out_weight(name: str, module) -> torch.Tensor:
 
 def extract(model, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
             position_ids: torch.Tensor | None = None, causal: bool | None = None) -> Internals:
-    """Run ``model`` once and return its :class:`~snnlib.sink.tinygpt.Internals`: attentions
+    """Run ``model`` once and return its :class:`~snnlib.sink.metrics.Internals`: attentions
     ``[L, B, H, T, T]``, values ``[L, B, H, T, d_head]``, Kobayashi norms ``[L, B, H, T]``, hidden
     states ``[L+1, B, T, d]`` (``hidden[l]`` is layer l's input, ``hidden[L]`` the last layer's
     output — the residual stream, before any final norm such as GPT-2's ``ln_f`` or Llama's

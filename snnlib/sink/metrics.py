@@ -9,7 +9,26 @@ Gu et al. (ICLR 2025) for the attention received and the sink rate, Kobayashi et
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+
+
+@dataclass
+class Internals:
+    """What a forward pass exposes for the sink metrics (layers first).
+
+    attentions ``[L, B, H, T, T]``, values ``[L, B, H, T, d_head]``, fnorms ``[L, B, H, T]``
+    (Kobayashi's ``‖v W_O‖`` per head), hidden ``[L+1, B, T, d]`` (the input of every layer, then
+    the final residual stream), mask ``[B, T]``, causal.
+    """
+
+    attentions: torch.Tensor
+    values: torch.Tensor
+    fnorms: torch.Tensor
+    hidden: torch.Tensor
+    mask: torch.Tensor
+    causal: bool
 
 
 def stack_layers(attentions, name: str = "attentions") -> torch.Tensor:
