@@ -1,29 +1,50 @@
-"""A fully spiking VAE (FSVAE, Kamata et al., AAAI 2022) in snnlib's time-first layout, with the
-TCJA paper's variant: TCJA in the decoder and the decoder output averaged over time (chapter 6).
+"""FSVAE, the fully spiking VAE (Kamata et al., AAAI 2022), built layer for layer as its official
+code builds it (github.com/kamata1729/FullySpikingVAE, ``fsvae_models/``), in snnlib's
+time-first layout; and the TCJA paper's decoder variant (chapter 6).
 
 * **Input** — the image repeated at every one of T steps (direct coding), ``[T, N, C, H, W]``.
-* **Neurons** — FSVAE's LIF, ``u ← 0.25·u + x``, threshold 0.2, hard reset (:func:`fsvae_lif`).
-* **Encoder** — ``conv3×3 stride 2 → BN → LIF`` blocks, then a linear layer to spike features
-  ``e_t`` ``[T, N, F]``.
-* **Bernoulli spike latents** — ``z_t ∈ {0, 1}^C``. The posterior ``q(z_t | x, z_<t)`` is a
-  2-layer spiking network on ``[e_t, z_{t-1}]`` that emits ``C·k`` spikes; ``z_{t,c}`` is one of
-  its ``k`` spikes for channel c picked at random, so ``P(z_{t,c} = 1)`` is their mean
-  ``π^q_{t,c}`` — Bernoulli sampling done with spikes. The prior ``p(z_t | z_<t)`` is the same
-  kind of network on ``z_{t-1}`` alone, giving ``π^p``. Both are autoregressive in time.
-* **MMD** — with the kernel ``k(z, z') = ⟨PSP(z), PSP(z')⟩`` (PSP: the first-order synaptic
-  filter of the spike train), ``MMD² = Σ_t ‖PSP(π^q)_t − PSP(π^p)_t‖²``, because the filter is
-  linear and ``E[z] = π``. snnlib averages it over the T·C latent entries (like the per-pixel
-  mean of the MSE) so that β = 1 balances the two terms at any size; summed, it outweighs the
-  reconstruction by T·C and the posterior collapses onto a silent prior. The loss is
-  ``MSE(x̂, x) + β·MMD²``.
-* **Decoder** — a linear layer to a ``ch × 2 × 2`` map and ``conv-transpose stride 2 → BN → LIF``
-  blocks, then a last transposed convolution to the image channels (no neuron). FSVAE reads the
-  image from that layer's "membrane", ``Σ_t 0.8^{T−1−t} y_t``, then ``tanh``; with
-  ``attention='tcja'`` a TCJA sits after the last decoder LIF and the output is the mean over
-  time instead, as the TCJA paper describes.
+* **Layers** — :mod:`snnlib.vae.layers`: FSVAE's LIF (decay 0.25, ``u > 0.2``, rectangular
+  surrogate centred on ``u = 0``), tdBN (statistics over T, N, H, W; scale ``α·V_th``).
+* **Encoder** — ``conv 3×3 stride 2 (bias) → tdBN → LIF`` per width in ``channels`` (official:
+  32, 64, 128, 256; CelebA's large network adds 512), then ``linear → tdBN → LIF`` to C latent
+  channels: spike features ``e_t`` ``[T, N, C]``.
+* **Bernoulli spike latents** — ``z_t ∈ {0, 1}^C``. The posterior ``q(z_t | e_≤t, z_<t)`` is three
+  ``linear → tdBN(α = 2) → LIF`` layers (2C → 2C → 4C → kC) on ``[e_t, z_{t−1}]`` (``z_{−1} = 0``),
+  emitting k spikes per channel; ``z_{t,c}`` is one of them picked at random, so
+  ``P(z_{t,c} = 1) = π^q_{t,c}``, their mean. The prior ``p(z_t | z_<t)`` is the same kind of network
+  (C → 2C → 4C → kC) on ``z_{t−1}`` alone, giving ``π^p``.
+* **How the official code runs them** (and snnlib with it). The posterior's samples are drawn
+  first, without gradient, step by step: at step t the layers run on the whole prefix
+  ``0..t`` and the last output is sampled. Then the layers run once more on the whole sequence
+  ``[e, z_shifted]`` with gradient, and ``z`` is re-read from that pass with the same random picks.
+  In training, tdBN's statistics span the steps they see, so the prefix passes and the full
+  pass need not agree: the ``z`` the decoder gets can differ from the one the posterior was
+  conditioned on. In evaluation (running statistics) every layer is causal and they agree.
+  The prior runs on the posterior's samples, detached and shifted by one step.
+* **Scheduled sampling** (training only, ``scheduled=True`` as in every official config): for each
+  ``t ≥ 5``, with probability :attr:`SpikingVAE.p` (one coin per step for the whole batch) the
+  prior's next input is its own prediction ``(mean_k spikes + 10⁻³·noise) > 0.5`` instead of the
+  posterior's sample. ``p`` rises linearly over training, ``0.1 + 0.2·epoch/epochs``
+  (:func:`scheduled_p`, called by :func:`fit_vae` at each epoch as the official ``update_p``).
+* **MMD** — with the kernel ``k(z, z') = ⟨PSP(z), PSP(z')⟩`` (PSP: ``s_t = s_{t−1} + (x_t − s_{t−1})/τ_s``,
+  τ_s = 2), ``MMD² = Σ_t ‖PSP(π^q)_t − PSP(π^p)_t‖²`` because the filter is linear and ``E[z] = π``;
+  FSVAE averages it over N, C and T (``torch.mean``), as :func:`mmd_squared` does. Loss:
+  ``MSE(x̂, x) + β·MMD²``, β = 1 officially.
+* **Decoder** — ``linear → tdBN → LIF`` to a ``channels[-1] × 2 × 2`` map, ``conv-transpose stride 2
+  → tdBN → LIF`` blocks back to ``channels[0]``, one more such block at ``channels[0]`` (FSVAE's
+  ``final_layer``), then a stride-1 conv-transpose to the image channels with neither BN nor
+  neuron. The image is read from that layer's "membrane", ``Σ_t 0.8^{T−1−t} y_t``, then ``tanh``.
+* **TCJA variant** (``attention='tcja'``) — the TCJA paper puts TCJA into FSVAE's decoder and
+  averages the decoder output over time instead of the membrane read-out, but does not say where
+  TCJA sits. **Assumption:** one TCJA (kernels 2 and 2) after the last decoder LIF, i.e. just
+  before the last conv-transpose. ``readout='mean'`` with ``attention=None`` changes only the
+  read-out, which separates the two changes.
 
-Images are in [-1, 1]. :meth:`SpikingVAE.reconstruct`, :meth:`~SpikingVAE.sample` and
-:meth:`~SpikingVAE.encode` take a ``generator`` and are deterministic for a fixed seed.
+snnlib departs from the official code only where no number changes: time first; the random picks
+come from a ``generator`` (reproducible sampling); the unbiased running-variance factor is 1 for
+a single element per channel (official: ``inf``). The official configurations are
+``SpikingVAE.official('mnist')`` (4,053,601 parameters) and ``SpikingVAE.official('celeba')``
+(6,681,571). Images are in [-1, 1] (``uint8`` is converted).
 """
 from __future__ import annotations
 
@@ -32,26 +53,32 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .._checks import integer
+from .._checks import integer, number
 from ..attention import TCJA
-from ..layers import DirectEncoder, SeqToANN
+from ..layers import DirectEncoder
 from ..train.engine import Step, run_loop, shuffled_batches
-from ..neuron import LIF, reset_net
+from .layers import FSVAELIF, td_conv, td_conv_transpose, td_linear
+
+OFFICIAL = {
+    "mnist": dict(in_channels=1, size=32, T=16, latent=128, k=20, channels=(32, 64, 128, 256)),
+    "celeba": dict(in_channels=3, size=64, T=16, latent=128, k=20, channels=(32, 64, 128, 256, 512)),
+}
+OFFICIAL_PARAMETERS = {"mnist": 4_053_601, "celeba": 6_681_571}
+SCHEDULE_START = 5  # scheduled sampling touches steps t >= 5
 
 
 def psp(x: torch.Tensor, tau_s: float = 2.0) -> torch.Tensor:
-    """First-order synaptic filter along time (dim 0): ``s_t = (1 − 1/τ) s_{t−1} + x_t``, output ``s_t / τ``."""
+    """FSVAE's PSP filter along time (dim 0): ``s_t = s_{t−1} + (x_t − s_{t−1})/τ_s``, ``s_{−1} = 0``."""
     out, s = [], torch.zeros_like(x[0])
     for t in range(x.shape[0]):
-        s = s * (1 - 1 / tau_s) + x[t]
-        out.append(s / tau_s)
+        s = s + (x[t] - s) / tau_s
+        out.append(s)
     return torch.stack(out)
 
 
 def mmd_squared(pi_q: torch.Tensor, pi_p: torch.Tensor, tau_s: float = 2.0) -> torch.Tensor:
-    """``MMD²`` between posterior and prior spike-latent sequences ``[T, N, C]`` (their firing
-    probabilities) under the PSP kernel, ``Σ_t ‖PSP(π^q)_t − PSP(π^p)_t‖²``, divided by T·C and
-    averaged over N."""
+    """``MMD²`` between posterior and prior spike latents from their firing probabilities
+    ``[T, N, C]``: ``mean((PSP(π^q) − PSP(π^p))²)`` over T, N and C — FSVAE's distance loss."""
     if pi_q.shape != pi_p.shape or pi_q.dim() != 3:
         raise ValueError(f"pi_q and pi_p must both be [T, N, C]; got {list(pi_q.shape)} and {list(pi_p.shape)}")
     return ((psp(pi_q, tau_s) - psp(pi_p, tau_s)) ** 2).mean()
@@ -64,37 +91,126 @@ def membrane_readout(y: torch.Tensor, decay: float = 0.8) -> torch.Tensor:
     return torch.einsum("t,t...->...", weights, y)
 
 
-def fsvae_lif(step_mode: str = "m") -> LIF:
-    """FSVAE's neuron, ``u ← 0.25·u + x``, spike at ``u ≥ 0.2``, hard reset to 0: snnlib's LIF with
-    ``decay_input=False`` and ``1 − 1/τ = 0.25``, i.e. ``τ = 4/3``."""
-    return LIF(tau=4 / 3, decay_input=False, v_threshold=0.2, v_reset=0.0, detach_reset=True, step_mode=step_mode)
+def fsvae_lif() -> FSVAELIF:
+    """FSVAE's neuron, :class:`snnlib.vae.layers.FSVAELIF` (decay 0.25, ``u > 0.2``)."""
+    return FSVAELIF()
 
 
-class _LatentNet(nn.Module):
-    """Two spiking layers emitting ``C·k`` spikes per step, run one step at a time (autoregressive)."""
+def scheduled_p(epoch: int, epochs: int, start: float = 0.1, end: float = 0.3) -> float:
+    """FSVAE's scheduled-sampling probability at (0-based) ``epoch`` of ``epochs``:
+    ``start + (end − start)·epoch/epochs`` (official ``update_p``; it reaches ``end`` only after
+    the last epoch)."""
+    integer("epochs", epochs)
+    integer("epoch", epoch, minimum=0)
+    return (end - start) * epoch / epochs + start
 
-    def __init__(self, inputs: int, latent: int, k: int, hidden: int):
+
+def random_picks(shape, k: int, generator: torch.Generator | None, device=None) -> torch.Tensor:
+    """Uniform indices in ``0..k−1`` of ``shape`` (drawn on the CPU, then moved), for :func:`pick`."""
+    return torch.randint(0, k, tuple(shape), generator=generator).to(device)
+
+
+def pick(spikes: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """The spike at ``idx`` in the last axis: ``[..., k]`` and ``[...]`` → ``[...]``."""
+    return spikes.gather(-1, idx.unsqueeze(-1)).squeeze(-1)
+
+
+def sample_spikes(spikes: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One of the k spikes per latent channel, at random: a Bernoulli(mean over k) sample that
+    keeps the chosen spike's gradient. ``[..., C, k]`` → ``[..., C]``."""
+    return pick(spikes, random_picks(spikes.shape[:-1], spikes.shape[-1], generator, spikes.device))
+
+
+class LatentNet(nn.Module):
+    """Three ``linear → tdBN(α = 2) → LIF`` layers, ``inputs → 2C → 4C → k·C``, on ``[T, N, inputs]``;
+    :meth:`forward` gives the spikes ``[T, N, C, k]`` (FSVAE's ``PosteriorBernoulliSTBP`` with
+    ``inputs = 2C`` and ``PriorBernoulliSTBP`` with ``inputs = C``; channel c owns outputs
+    ``c·k … c·k + k − 1``)."""
+
+    def __init__(self, inputs: int, latent: int, k: int):
         super().__init__()
         self.latent, self.k = latent, k
-        self.fc1, self.fc2 = nn.Linear(inputs, hidden), nn.Linear(hidden, latent * k)
-        self.lif1, self.lif2 = fsvae_lif("s"), fsvae_lif("s")
+        self.layers = nn.Sequential(td_linear(inputs, 2 * latent, alpha=2), td_linear(2 * latent, 4 * latent, alpha=2),
+                                    td_linear(4 * latent, k * latent, alpha=2))
 
-    def step(self, x: torch.Tensor) -> torch.Tensor:
-        return self.lif2(self.fc2(self.lif1(self.fc1(x)))).view(x.shape[0], self.latent, self.k)   # [N, C, k]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.layers(x)
+        return out.view(*out.shape[:2], self.latent, self.k)
 
 
-def sample_spikes(spikes: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """One of the k spikes per latent channel, at random: a Bernoulli(mean over k) sample that
-    keeps the chosen spike's gradient. ``[N, C, k]`` → ``[N, C]``."""
-    N, C, k = spikes.shape
-    idx = torch.randint(0, k, (N, C, 1), generator=generator, device="cpu").to(spikes.device)
-    return spikes.gather(-1, idx)[..., 0]
+def _shifted(z: torch.Tensor) -> torch.Tensor:
+    """``[z_{−1} = 0, z_0, …, z_{T−2}]``: the input each step t gets from the previous step."""
+    return torch.cat([torch.zeros_like(z[:1]), z[:-1]])
+
+
+class Posterior(LatentNet):
+    """``q(z_t | e_≤t, z_<t)``; see the module docstring for how it is run."""
+
+    def __init__(self, latent: int, k: int):
+        super().__init__(2 * latent, latent, k)
+
+    def sample(self, e: torch.Tensor, generator: torch.Generator | None = None):
+        """Latents ``z`` ``[T, N, C]`` and the spikes ``[T, N, C, k]`` of the final pass, from
+        encoder features ``e`` ``[T, N, C]``, as the official ``PosteriorBernoulliSTBP.forward``."""
+        T, N, C = e.shape
+        idx = random_picks((T, N, C), self.k, generator, e.device)
+        with torch.no_grad():
+            z_in = torch.zeros(1, N, C, device=e.device, dtype=e.dtype)
+            for t in range(T - 1):
+                q_t = self(torch.cat([e[: t + 1].detach(), z_in], -1))[-1]
+                z_in = torch.cat([z_in, pick(q_t, idx[t])[None]])
+        q = self(torch.cat([e, z_in], -1))
+        return pick(q, idx), q
+
+    def conditional(self, e: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The spikes ``[T, N, C, k]`` of ``q`` on given latents ``z`` ``[T, N, C]`` (teacher forced)."""
+        return self(torch.cat([e, _shifted(z)], -1))
+
+
+class Prior(LatentNet):
+    """``p(z_t | z_<t)``; see the module docstring."""
+
+    def __init__(self, latent: int, k: int):
+        super().__init__(latent, latent, k)
+
+    def inputs(self, z: torch.Tensor, p: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The prior's input sequence ``[T, N, C]`` for posterior latents ``z``: ``z`` detached and
+        shifted; in training, with scheduled sampling at probability ``p``, from step 5 on each
+        step's input is, with probability p, the prior's own thresholded prediction."""
+        z = z.detach()
+        if not (self.training and p > 0):
+            return _shifted(z)
+        T, N, C = z.shape
+        with torch.no_grad():
+            z_in = torch.zeros(1, N, C, device=z.device, dtype=z.dtype)
+            for t in range(T - 1):
+                if t >= SCHEDULE_START and torch.rand((), generator=generator).item() < p:
+                    prob = self(z_in)[-1].mean(-1)
+                    noise = torch.randn(prob.shape, generator=generator).to(prob.device)
+                    z_t = (prob + 1e-3 * noise > 0.5).to(z.dtype)
+                else:
+                    z_t = z[t]
+                z_in = torch.cat([z_in, z_t[None]])
+        return z_in
+
+    def conditional(self, z: torch.Tensor, p: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The spikes ``[T, N, C, k]`` of ``p`` given the posterior's latents ``z`` ``[T, N, C]``."""
+        return self(self.inputs(z, p, generator))
+
+    def sample(self, n: int, T: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+        """``n`` latent sequences ``[T, n, C]`` drawn step by step (the official ``prior.sample``)."""
+        z_in = torch.zeros(1, n, self.latent, device=device)
+        for t in range(T):
+            p_t = self(z_in)[-1]
+            z_in = torch.cat([z_in, sample_spikes(p_t, generator)[None]])
+        return z_in[1:]
 
 
 @dataclass
 class VAEOutput:
     """What a forward pass returns: the reconstruction ``[N, C, H, W]`` in [-1, 1], the posterior
-    latents ``z`` ``[T, N, C]`` and the posterior and prior firing probabilities ``[T, N, C]``."""
+    latents ``z`` ``[T, N, C]`` and the posterior and prior firing probabilities ``[T, N, C]``
+    (means over the k spikes)."""
 
     recon: torch.Tensor
     z: torch.Tensor
@@ -103,50 +219,77 @@ class VAEOutput:
 
 
 class SpikingVAE(nn.Module):
-    """FSVAE (``attention=None``) or FSVAE with TCJA in the decoder (``attention='tcja'``).
+    """FSVAE (``attention=None``) or FSVAE with TCJA in the decoder (``attention='tcja'``); see
+    the module docstring (chapter 6).
 
     Args:
-        in_channels, size: image channels and side (a multiple of ``2**len(channels)`` whose
-            quotient is 2: ``size = 2**(len(channels) + 1)``, e.g. 32 with 4 blocks, 16 with 3).
+        in_channels, size: image channels and side; ``size = 2**(len(channels) + 1)`` (the
+            encoder halves it down to 2×2), e.g. 32 with 4 blocks, 64 with 5, 16 with 3.
         T: time steps. latent: latent channels C. k: spikes per latent channel.
         channels: encoder widths (the decoder mirrors them).
-        beta: weight of the MMD term.
+        attention: None or ``'tcja'`` (placement an assumption, see the module docstring).
+        readout: ``'membrane'`` (FSVAE's, default without attention) or ``'mean'`` over time
+            (the TCJA paper's, default with TCJA).
+        beta: weight of the MMD term (1 officially).
+        scheduled: scheduled sampling of the prior in training (official configs: on).
     """
 
     def __init__(self, in_channels: int = 1, size: int = 32, T: int = 16, latent: int = 128, k: int = 20,
-                 channels=(32, 64, 128, 256), hidden: int | None = None, attention: str | None = None,
-                 beta: float = 1.0):
+                 channels=(32, 64, 128, 256), attention: str | None = None, readout: str | None = None,
+                 beta: float = 1.0, scheduled: bool = True):
         super().__init__()
         for name, value in (("in_channels", in_channels), ("size", size), ("T", T), ("latent", latent), ("k", k)):
             integer(name, value)
         if attention not in ("tcja", None):
             raise ValueError(f"attention must be 'tcja' or None; got {attention!r}")
-        if not channels or size != 2 ** (len(channels) + 1):
+        readout = readout or ("mean" if attention == "tcja" else "membrane")
+        if readout not in ("membrane", "mean"):
+            raise ValueError(f"readout must be 'membrane' or 'mean'; got {readout!r}")
+        channels = tuple(channels)
+        if not channels or not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in channels):
+            raise ValueError(f"channels must be a non-empty sequence of positive integers; got {channels!r}")
+        if size != 2 ** (len(channels) + 1):
             raise ValueError(f"size must be 2**(len(channels) + 1) = {2 ** (len(channels) + 1)} for "
                              f"{len(channels)} stride-2 blocks ending at 2×2; got size {size}")
+        if attention == "tcja" and T < 3:
+            raise ValueError(f"attention='tcja' needs T >= 3 (its kernels are 2 wide); got T={T}")
         self.in_channels, self.size, self.T, self.latent, self.k = in_channels, size, T, latent, k
-        self.attention, self.beta = attention, beta
-        hidden = hidden or 2 * latent
-        enc, c_in = [], in_channels
+        self.channels, self.attention, self.readout = channels, attention, readout
+        self.beta = number("beta", beta, ">= 0", lambda v: v >= 0)
+        self.scheduled = bool(scheduled)
+        self.p = 0.0                                   # scheduled-sampling probability, set by update_p
+        self.coding = DirectEncoder(T)                 # the image at every step
+        blocks, c_in = [], in_channels
         for c in channels:
-            enc += [SeqToANN(nn.Conv2d(c_in, c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c)), fsvae_lif()]
+            blocks.append(td_conv(c_in, c))
             c_in = c
-        enc += [SeqToANN(nn.Flatten(), nn.Linear(c_in * 4, latent)), fsvae_lif()]
-        self.coding = DirectEncoder(T)                  # the image at every step
-        self.encoder = nn.Sequential(*enc)
-        self.posterior = _LatentNet(2 * latent, latent, k, hidden)
-        self.prior = _LatentNet(latent, latent, k, hidden)
+        self.encoder = nn.Sequential(*blocks)
         top = channels[-1]
-        dec = [SeqToANN(nn.Linear(latent, top * 4), nn.Unflatten(1, (top, 2, 2))), fsvae_lif()]
-        widths = list(channels[::-1]) + [channels[0]]
-        for c_from, c_to in zip(widths[:-2], widths[1:-1]):
-            dec += [SeqToANN(nn.ConvTranspose2d(c_from, c_to, 3, stride=2, padding=1, output_padding=1, bias=False),
-                             nn.BatchNorm2d(c_to)), fsvae_lif()]
-        last = widths[-2]
+        self.before_latent = td_linear(top * 4, latent)
+        self.posterior = Posterior(latent, k)
+        self.prior = Prior(latent, k)
+        self.decoder_input = td_linear(latent, top * 4)
+        widths = channels[::-1]
+        self.decoder = nn.Sequential(*(td_conv_transpose(a, b) for a, b in zip(widths[:-1], widths[1:])))
+        last = channels[0]
+        final = [td_conv_transpose(last, last)]
         if attention == "tcja":
-            dec.append(TCJA(T, last, k_time=2, k_channel=2))
-        dec.append(SeqToANN(nn.ConvTranspose2d(last, in_channels, 3, stride=2, padding=1, output_padding=1)))
-        self.decoder = nn.Sequential(*dec)
+            final.append(TCJA(T, last, k_time=2, k_channel=2))
+        final.append(td_conv_transpose(last, in_channels, spiking=False))
+        self.final_layer = nn.Sequential(*final)
+
+    @classmethod
+    def official(cls, dataset: str = "mnist", **changes) -> "SpikingVAE":
+        """The official configuration: ``'mnist'`` (also Fashion-MNIST; FSVAE) or ``'celeba'``
+        (FSVAELarge, RGB 64×64); ``changes`` override entries (e.g. ``attention='tcja'``)."""
+        if dataset not in OFFICIAL:
+            raise ValueError(f"dataset must be one of {sorted(OFFICIAL)}; got {dataset!r}")
+        return cls(**{**OFFICIAL[dataset], **changes})
+
+    def update_p(self, epoch: int, epochs: int) -> float:
+        """Set the scheduled-sampling probability for ``epoch`` (0-based) of ``epochs``."""
+        self.p = scheduled_p(epoch, epochs)
+        return self.p
 
     # -- the pieces -------------------------------------------------------------------------------
     def _check(self, x: torch.Tensor) -> None:
@@ -157,31 +300,29 @@ class SpikingVAE(nn.Module):
             raise ValueError(f"SpikingVAE was built for images [N, {self.in_channels}, {self.size}, {self.size}]; "
                              f"got {list(x.shape)}")
 
-    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None):
-        """Posterior latents ``z`` ``[T, N, C]`` and probabilities ``π^q`` and ``π^p`` ``[T, N, C]``
-        (the prior run on the posterior's own past, as in training), on the model's device."""
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Encoder spike features ``e`` ``[T, N, C]`` of images ``[N, C, H, W]``."""
         self._check(x)
         x = as_images(x, self.device)
-        reset_net(self)
-        e = self.encoder(self.coding(x))                                      # [T, N, C] spike features
-        z_prev = torch.zeros(x.shape[0], self.latent, device=x.device, dtype=x.dtype)
-        zs, pq, pp = [], [], []
-        for t in range(self.T):
-            q_spikes = self.posterior.step(torch.cat([e[t], z_prev], -1))
-            p_spikes = self.prior.step(z_prev)
-            z_prev = sample_spikes(q_spikes, generator)
-            zs.append(z_prev)
-            pq.append(q_spikes.mean(-1))
-            pp.append(p_spikes.mean(-1))
-        return torch.stack(zs), torch.stack(pq), torch.stack(pp)
+        h = self.encoder(self.coding(x))                                      # [T, N, top, 2, 2]
+        return self.before_latent(h.flatten(2))
+
+    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None):
+        """Posterior latents ``z`` and probabilities ``π^q`` and ``π^p``, all ``[T, N, C]``, on the
+        model's device; in training the prior sees scheduled sampling at :attr:`p` if ``scheduled``."""
+        z, q = self.posterior.sample(self.features(x), generator)
+        p_spikes = self.prior.conditional(z, self.p if self.scheduled else 0.0, generator)
+        return z, q.mean(-1), p_spikes.mean(-1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Images ``[N, C, H, W]`` in [-1, 1] from spike latents ``[T, N, C]``."""
         if z.dim() != 3 or z.shape[0] != self.T or z.shape[2] != self.latent:
             raise ValueError(f"latents must be [T={self.T}, N, C={self.latent}]; got {list(z.shape)}")
-        reset_net(self.decoder)                                                # every decoding starts at rest
-        y = self.decoder(z)                                                    # [T, N, C, H, W]
-        out = y.mean(0) if self.attention == "tcja" else membrane_readout(y)
+        top = self.channels[-1]
+        h = self.decoder_input(z)
+        h = self.decoder(h.view(*h.shape[:2], top, 2, 2))
+        y = self.final_layer(h)                                               # [T, N, C, H, W]
+        out = y.mean(0) if self.readout == "mean" else membrane_readout(y)
         return torch.tanh(out)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> VAEOutput:
@@ -208,14 +349,7 @@ class SpikingVAE(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
         """``n`` images from the prior: latents sampled step by step, then decoded."""
         integer("n", n)
-        device = device or self.device
-        reset_net(self)
-        z_prev = torch.zeros(n, self.latent, device=device)
-        zs = []
-        for _ in range(self.T):
-            z_prev = sample_spikes(self.prior.step(z_prev), generator)
-            zs.append(z_prev)
-        return self.decode(torch.stack(zs))
+        return self.decode(self.prior.sample(n, self.T, generator, device or self.device))
 
 
 def as_images(x: torch.Tensor, device=None) -> torch.Tensor:
@@ -227,19 +361,24 @@ def as_images(x: torch.Tensor, device=None) -> torch.Tensor:
 
 def fit_vae(model: SpikingVAE, images: torch.Tensor, epochs: int, *, batch: int = 64, lr: float = 1e-3,
             weight_decay: float = 1e-3, seed: int = 0, max_steps_per_epoch: int | None = None,
-            hflip: bool = False, progress: bool = True) -> list[dict]:
-    """AdamW on ``MSE + β·MMD²`` (FSVAE's optimiser); returns the mean loss terms per epoch
-    (``loss``, ``recon``, ``mmd``, averaged over the epoch's steps, and ``seconds``).
+            hflip: bool = False, progress: bool = True, schedule_epochs: int | None = None) -> list[dict]:
+    """AdamW (β = 0.9, 0.999) on ``MSE + β·MMD²`` as FSVAE trains; returns the mean loss terms per
+    epoch (``loss``, ``recon``, ``mmd``, averaged over the epoch's steps, ``p`` and ``seconds``).
 
     ``images`` ``[n, C, H, W]`` in [-1, 1] or ``uint8``, on any device: each batch moves to the
     model's device. ``hflip`` mirrors a random half of every batch (FSVAE's CelebA augmentation).
+    With ``model.scheduled`` the scheduled-sampling probability is set at the start of every epoch
+    e to ``scheduled_p(e, schedule_epochs or epochs)``.
     """
     integer("epochs", epochs)
     if images.dim() != 4 or not (images.dtype == torch.uint8 or torch.is_floating_point(images)):
         raise ValueError(f"images must be [n, C, H, W], float in [-1, 1] or uint8; got {images.dtype} "
                          f"{list(images.shape)}")
+    total = integer("schedule_epochs", schedule_epochs) if schedule_epochs is not None else epochs
     g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.999), weight_decay=weight_decay)
+    if model.scheduled:
+        model.update_p(0, total)
 
     def step(x: torch.Tensor) -> Step:
         x = as_images(x, model.device)
@@ -249,9 +388,14 @@ def fit_vae(model: SpikingVAE, images: torch.Tensor, epochs: int, *, batch: int 
         terms = model.loss(x, model(x, g))
         return Step(terms["loss"], {key: terms[key].detach() for key in ("loss", "recon", "mmd")})
 
+    def next_epoch(epoch: int, record: dict) -> None:
+        record["p"] = model.p
+        if model.scheduled:
+            model.update_p(min(epoch + 1, total), total)
+
     batches = shuffled_batches(images, batch=batch, generator=g)
     steps = len(batches) if max_steps_per_epoch is None else min(len(batches), max_steps_per_epoch)
     history = run_loop(model, batches, step, opt, epochs=epochs, steps_per_epoch=steps, device=model.device,
-                       seed=seed, progress=progress, desc="SpikingVAE")
+                       seed=seed, progress=progress, desc="SpikingVAE", on_epoch_end=next_epoch)
     model.eval()
     return history
