@@ -10,7 +10,7 @@ from .pfa_nets import FashionPFANet, PFAVGG
 from .blocks import ATTENTIONS, attention_layer
 from .cost import count_flops, count_parameters
 from .registry import MODELS, build
-from .tcja_nets import CIFAR10DVSNet, DVSGestureNet, NCaltech101Net
+from .tcja_nets import AttentionConvSNN, CIFAR10DVSNet, DVSGestureNet, NCaltech101Net
 
 __all__ = ["ConvSNN", "MLPSNN", "MODELS", "build", "count_parameters", "count_flops", "ATTENTIONS", "attention_layer", "DVSGestureNet", "CIFAR10DVSNet",
-           "NCaltech101Net", "PFAVGG", "FashionPFANet"]
+           "NCaltech101Net", "PFAVGG", "FashionPFANet", "AttentionConvSNN"]

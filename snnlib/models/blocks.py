@@ -6,7 +6,7 @@ from __future__ import annotations
 from torch import nn
 
 from .. import surrogate
-from ..attention import CLA, PFA, TCJA, TLA
+from ..attention import CLA, ECA, PFA, SE, TCJA, TLA, TemporalAttention
 from ..layers import SeqToANN
 from ..neuron import LIF
 
@@ -35,14 +35,15 @@ def pooled_size(size: int, times: int, what: str) -> int:
     return size
 
 
-ATTENTIONS = ("tcja", "add", "tla", "cla", "pfa", None)
+ATTENTIONS = ("tcja", "add", "tla", "cla", "eca", "ta", "se", "pfa", None)
 
 
 def attention_layer(kind: str | None, T: int, C: int, k_time: int = 4, k_channel: int = 4,
                     rank: int = 8, allowed=ATTENTIONS, **pfa_options) -> list[nn.Module]:
     """``[]`` for ``None``, else a one-element list with TCJA, an ablation (``'tla'``, ``'cla'``,
-    ``'add'``) or PFA (rank ``rank``, further ``pfa_options``); ``allowed`` is what the calling
-    network accepts."""
+    ``'add'``), a module TCJA grew from (``'eca'`` ECA, ``'ta'`` TA-SNN's temporal attention,
+    ``'se'`` SE at each step) or PFA (rank ``rank``, further ``pfa_options``); ``allowed`` is what
+    the calling network accepts."""
     if kind not in allowed:
         raise ValueError(f"attention must be one of {list(allowed)}; got {kind!r}")
     if kind is None:
@@ -53,4 +54,6 @@ def attention_layer(kind: str | None, T: int, C: int, k_time: int = 4, k_channel
         return [TLA(T, C, k_time)]
     if kind == "cla":
         return [CLA(T, C, k_channel)]
+    if kind in ("eca", "ta", "se"):
+        return [{"eca": ECA, "ta": TemporalAttention, "se": SE}[kind](T, C)]
     return [TCJA(T, C, k_time, k_channel, fusion="add" if kind == "add" else "ccf")]

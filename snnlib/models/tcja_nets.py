@@ -7,13 +7,18 @@ the ablations of chapter 4: ``'tla'`` / ``'cla'`` (one branch only) and ``'add'`
 the sum instead of the product); and ``'pfa'`` puts chapter 5's PFA (rank ``rank``) in TCJA's
 place, so the two attentions can be compared on one backbone. The defaults build the published networks with their exact
 parameter counts; :meth:`small` builds a CPU-sized network of the same design for the ``book``
-profile.
+profile. ``'eca'``, ``'ta'`` and ``'se'`` put a module TCJA grew from in its place (ECA,
+TA-SNN's temporal attention, SE; :mod:`snnlib.attention.prior`).
+
+:class:`AttentionConvSNN` is chapter 2's ConvSNN with the attention where the paper puts it
+(after a LIF layer, before the pooling), the CPU-sized network of chapter 4's experiments.
 """
 from __future__ import annotations
 
 from torch import nn
 
 from .._checks import integer
+from ..neuron import LIF
 from ..layers import SeqDropout, SeqToANN, Voting
 from .blocks import atan_lif, attention_layer, conv_bn, pooled_size, triangle_lif
 
@@ -132,3 +137,39 @@ class NCaltech101Net(nn.Sequential):
               size: tuple[int, int] = (32, 32)) -> "NCaltech101Net":
         """The same design sized for 2 CPU cores: base width 8, a 128-neuron hidden layer, 32×32."""
         return cls(T, attention, width=8, classes=classes, size=size, hidden=128)
+
+
+class AttentionConvSNN(nn.Sequential):
+    """Chapter 2's ConvSNN with attention where TCJA's paper puts it: blocks
+    ``conv3×3 → BN → LIF → (attention) → max-pool2``, one per entry of ``channels``, the attention
+    in the last ``attend`` blocks, then ``flatten → linear`` at every step (class scores
+    ``[T, N, classes]``; the read-out is their mean over T, loss ``ce_mean``).
+
+    Input ``[T, N, in_channels, H, W]`` with ``size = (H, W)`` (or one int for square frames).
+
+    Args:
+        T: time steps (the attention is built for exactly T).
+        attention: any name of :data:`snnlib.models.ATTENTIONS` (``None`` for the baseline).
+        k_time, k_channel: kernels of TCJA / TLA / CLA.
+    """
+
+    def __init__(self, T: int, in_channels: int, size, classes: int = 10, channels=(8, 16),
+                 attention: str | None = "tcja", attend: int = 2, k_time: int = 4, k_channel: int = 4,
+                 tau: float = 2.0):
+        integer("T", T)
+        integer("in_channels", in_channels)
+        integer("attend", attend, minimum=0)
+        if not channels:
+            raise ValueError("channels must name at least one block (a spiking network needs a LIF layer)")
+        h, w = (size, size) if isinstance(size, int) else tuple(size)
+        h, w = (pooled_size(integer("size", s), len(channels), f"size {size}") for s in (h, w))
+        blocks, c_in = [], in_channels
+        for k, c_out in enumerate(channels):
+            blocks += [conv_bn(c_in, c_out, bias=False), LIF(tau=tau, detach_reset=True)]
+            if k >= len(channels) - attend:
+                blocks += attention_layer(attention, T, c_out, k_time, k_channel)
+            blocks.append(SeqToANN(nn.MaxPool2d(2)))
+            c_in = c_out
+        blocks.append(SeqToANN(nn.Flatten(), nn.Linear(c_in * h * w, classes)))
+        super().__init__(*blocks)
+        self.T, self.attention = T, attention
