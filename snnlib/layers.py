@@ -11,7 +11,7 @@ from torch import nn
 
 from ._checks import integer
 
-__all__ = ["SeqToANN", "SeqDropout", "DirectEncoder", "RateEncoder", "LatencyEncoder", "DeltaEncoder", "TimeFirst", "Voting", "fold", "unfold"]
+__all__ = ["SeqToANN", "SeqDropout", "TDBatchNorm2d", "DirectEncoder", "RateEncoder", "LatencyEncoder", "DeltaEncoder", "TimeFirst", "Voting", "fold", "unfold"]
 
 
 def fold(x: torch.Tensor) -> torch.Tensor:
@@ -171,3 +171,34 @@ class SeqDropout(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class TDBatchNorm2d(nn.BatchNorm2d):
+    """Threshold-dependent batch norm (tdBN; Zheng et al., AAAI 2021) on ``[T, N, C, H, W]``
+    (chapter 2, *Data and training*).
+
+    Each channel is normalised with statistics over time, batch and space together (time folded
+    into the batch), then scaled so that its spread matches the next neurons' threshold:
+    ``y = weight · (x − mean) / sqrt(var + eps) + bias`` with ``weight`` initialised to
+    ``alpha · v_threshold`` (``bias`` to 0). This is spikingjelly's
+    ``layer.ThresholdDependentBatchNorm2d(alpha, v_th, channels)``: same parameters, buffers
+    and outputs. Other keyword arguments go to :class:`torch.nn.BatchNorm2d`.
+    """
+
+    def __init__(self, num_features: int, alpha: float = 1.0, v_threshold: float = 1.0, **kwargs):
+        for name, value in (("alpha", alpha), ("v_threshold", v_threshold)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a number > 0; got {value!r}")
+        if kwargs.get("affine", True) is False:
+            raise ValueError("tdBN scales by alpha * v_threshold through its affine weight: affine must be True")
+        super().__init__(integer("num_features", num_features), **kwargs)
+        self.alpha, self.v_threshold = float(alpha), float(v_threshold)
+        nn.init.constant_(self.weight, self.alpha * self.v_threshold)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 5 or x.shape[2] != self.num_features:
+            raise ValueError(f"expected [T, N, {self.num_features}, H, W]; got shape {list(x.shape)}")
+        return unfold(super().forward(fold(x)), x.shape[0])
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, alpha={self.alpha}, v_threshold={self.v_threshold}"

@@ -342,3 +342,32 @@ def test_delta_coding_on_a_known_signal():
         layers.DeltaEncoder(0)
     with pytest.raises(ValueError, match=r"floating-point signal \[T, N, ...\]"):
         layers.DeltaEncoder(0.1)(torch.zeros(5))
+
+
+def test_tdbn_equals_spikingjelly_and_normalises_over_time_and_batch():
+    sj_layer = pytest.importorskip("spikingjelly.activation_based.layer")
+    torch.manual_seed(0)
+    x = torch.randn(4, 3, 5, 6, 6) * 3 + 1                          # [T, N, C, H, W]
+    ours = layers.TDBatchNorm2d(5, alpha=0.5, v_threshold=2.0)
+    theirs = sj_layer.ThresholdDependentBatchNorm2d(0.5, 2.0, 5)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for a, b in zip(ours.state_dict().values(), theirs.state_dict().values()):
+        assert torch.equal(a, b)
+    y = ours(x)
+    assert torch.equal(y, theirs(x))
+    assert torch.equal(ours.running_mean, theirs.running_mean)
+    # statistics over T, N, H, W together: every channel has mean 0 and std alpha * v_th
+    per_channel = y.transpose(0, 2).flatten(1)
+    assert torch.allclose(per_channel.mean(1), torch.zeros(5), atol=1e-5)
+    assert torch.allclose(per_channel.var(1, unbiased=False).sqrt(), torch.full((5,), 1.0), atol=1e-3)
+    ours.eval(), theirs.eval()
+    assert torch.equal(ours(x), theirs(x))
+
+
+def test_tdbn_bad_arguments():
+    with pytest.raises(ValueError, match="alpha"):
+        layers.TDBatchNorm2d(4, alpha=0)
+    with pytest.raises(ValueError, match="affine"):
+        layers.TDBatchNorm2d(4, affine=False)
+    with pytest.raises(ValueError, match=r"\[T, N, 4, H, W\]"):
+        layers.TDBatchNorm2d(4)(torch.zeros(2, 4, 3, 3))
