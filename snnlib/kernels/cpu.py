@@ -153,8 +153,9 @@ def _surrogate_grad_for(kind, z, c1, c2):
 
 @numba.njit(cache=True, error_model="numpy")
 def _step_row(v, xt, out, tau, vth, vr, soft, decay, spikes):
-    """Charge, fire and reset a row: ``v`` is updated in place; ``out`` gets the spikes
-    (``spikes=True``) or the charged potentials ``h`` (for the backward's recomputation)."""
+    """Charge, fire and reset a row: ``v`` is updated in place; ``out`` gets
+    the spikes (``spikes=True``) or the charged potentials ``h`` (for the
+    backward's recomputation)."""
     n = v.shape[0]
     if decay:
         for i in range(n):
@@ -171,22 +172,28 @@ def _step_row(v, xt, out, tau, vth, vr, soft, decay, spikes):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract", "arcp"})
-def _grad_row(kind, ht, gst, gxt, carry, tau, vth, vr, c1, c2, soft, detach, decay):
-    """One step back in time for a row: ``carry`` holds dL/dV[t] on entry and dL/dV[t-1] on exit.
+def _grad_row(kind, ht, gst, gxt, carry, tau, vth, vr, c1, c2, soft, detach,
+              decay):
+    """One step back in time for a row: ``carry`` holds dL/dV[t] on entry and
+    dL/dV[t-1] on exit.
 
-    The gradient reaching h, through the spike (surrogate) and through the reset, then
-    through the charge equation to x and to the previous potential; dH[t]/dV[t-1] = 1 - 1/tau
-    for both charge equations. One loop covers the four reset modes with loop-invariant
-    selects (four loops cost a second more to compile and ran no faster); floating-point
-    contraction is allowed here, so gradients agree with autograd's to rounding, not bit for bit.
+    The gradient reaching h, through the spike (surrogate) and through the
+    reset, then through the charge equation to x and to the previous
+    potential; dH[t]/dV[t-1] = 1 - 1/tau for both charge equations. One loop
+    covers the four reset modes with loop-invariant selects (four loops cost a
+    second more to compile and ran no faster); floating-point contraction is
+    allowed here, so gradients agree with autograd's to rounding, not bit for
+    bit.
     """
     for i in range(ht.shape[0]):
         h, gv = ht[i], carry[i]
         z = h - vth
         sg = _surrogate_grad(kind, z, c1, c2)
-        dv_ds = -vth if soft else vr - h  # how the reset moves v when the neuron spikes
+        # how the reset moves v when the neuron spikes
+        dv_ds = -vth if soft else vr - h
         through_reset = _ZERO if detach else gv * dv_ds
-        through_v = gv if soft or z < 0 else gv * _ZERO  # a hard reset cuts v from h when it fires
+        # a hard reset cuts v from h when it fires
+        through_v = gv if soft or z < 0 else gv * _ZERO
         gh = (gst[i] + through_reset) * sg + through_v
         q = gh / tau
         gxt[i] = q if decay else gh
