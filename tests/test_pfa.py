@@ -227,3 +227,16 @@ def test_placement_bad_inputs():
         models.PFAVGG(placement="everywhere")
     with pytest.raises(ValueError, match="ranks must give R for each of the 2 PFA modules of placement 'late'"):
         models.PFAVGG(ranks=(8, 8, 8), placement="late")
+
+
+def test_fewer_stages_keep_the_placements():
+    net = models.PFAVGG(T=3, ranks=2, width=2, size=8, stages=2)
+    assert [m.C for m in pfa_modules(net)] == [2, 4, 8]                 # input, after pool 1, after pool 2
+    assert net(torch.rand(3, 2, 2, 8, 8)).shape == (3, 2, 10)
+    assert net[-2][-1].in_features == 8 * 2 * 2
+    late = models.PFAVGG(T=3, ranks=2, width=2, size=8, stages=2, placement="late")
+    assert [m.C for m in pfa_modules(late)] == [8, 8]
+    with pytest.raises(ValueError, match="stages must be 1, 2, 3 or 4; got 5"):
+        models.PFAVGG(stages=5)
+    with pytest.raises(ValueError, match="ranks must give R for each of the 3 PFA modules"):
+        models.PFAVGG(stages=2, ranks=(1, 2))

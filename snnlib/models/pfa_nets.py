@@ -23,12 +23,13 @@ class PFAVGG(nn.Sequential):
     """The PFA VGG (official ``VGG_CIFAR``, ``VGG_NCAL``, ``VGG_Gesture``): optional adaptive
     average pooling of the frames to ``size``×``size``, then four stages of two
     ``conv3×3 → BN → LIF`` layers (widths ``w, 2w | 4w, 4w | 8w, 8w | 8w, 8w``, ``w = 64``) each
-    followed by 2× average pooling, then ``flatten → linear(→classes) → LIF``.
+    followed by 2× average pooling, then ``flatten → linear(→classes) → LIF``. ``stages`` < 4
+    keeps only the first stages (small frames on a CPU).
 
     Where the attention modules go (``placement``):
 
-    * ``'official'`` — on the input frames and after every pooling stage (5 modules), as in the
-      official code;
+    * ``'official'`` — on the input frames and after every pooling stage (5 modules with four
+      stages), as in the official code;
     * ``'pools'`` — after every pooling stage only (4 modules);
     * ``'late'`` — after the last two LIF layers, before the last pooling (2 modules): the place
       chapters 4 and 5 put TCJA and PFA in ``DVSGestureNet``.
@@ -45,12 +46,14 @@ class PFAVGG(nn.Sequential):
 
     def __init__(self, T: int = 12, attention: str | None = "pfa", ranks=(8,) * 5, classes: int = 10,
                  width: int = 64, size: int = 48, input_pool: bool = True, placement: str = "official",
-                 official_weight: bool = False):
+                 official_weight: bool = False, stages: int = 4):
         integer("width", width)
-        side = pooled_size(integer("size", size), 4, f"size {size}")
+        if stages not in (1, 2, 3, 4):
+            raise ValueError(f"stages must be 1, 2, 3 or 4; got {stages!r}")
+        side = pooled_size(integer("size", size), stages, f"size {size}")
         if placement not in PLACEMENTS:
             raise ValueError(f"placement must be one of {PLACEMENTS}; got {placement!r}")
-        n_modules = {"official": 5, "pools": 4, "late": 2}[placement]
+        n_modules = {"official": stages + 1, "pools": stages, "late": 2}[placement]
         if isinstance(ranks, int):
             ranks = (ranks,) * n_modules
         if len(ranks) != n_modules:
@@ -66,14 +69,14 @@ class PFAVGG(nn.Sequential):
         if placement == "official":
             blocks += attend(2)
         c_in = 2
-        for stage, mult in enumerate((1, 4, 8, 8)):
+        for stage, mult in enumerate((1, 4, 8, 8)[:stages]):
             c_mid = width * mult
             c_out = width * 2 if stage == 0 else c_mid
             blocks += [conv_bn(c_in, c_mid, bias=False), atan_lif()]
-            if placement == "late" and stage == 3:
+            if placement == "late" and stage == stages - 1:
                 blocks += attend(c_mid)
             blocks += [conv_bn(c_mid, c_out, bias=False), atan_lif()]
-            if placement == "late" and stage == 3:
+            if placement == "late" and stage == stages - 1:
                 blocks += attend(c_out)
             blocks.append(SeqToANN(nn.AvgPool2d(2)))
             if placement in ("official", "pools"):
