@@ -65,3 +65,13 @@ def test_compare_reads_the_result():
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_show_markdown_prints_outside_a_notebook(capsys):
+    from snnlib import viz
+
+    text, _ = stats.compare({"a": [1.0, 2.0], "b": [2.0, 3.0]}, "a")
+    viz.show_markdown(text)
+    assert capsys.readouterr().out.strip() == text
+    with pytest.raises(TypeError, match="expects a str"):
+        viz.show_markdown(["not", "text"])

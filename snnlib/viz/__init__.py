@@ -12,8 +12,8 @@ from .axes import apply_defaults, fix_ranges, log_ticks
 from .display import show
 from .live import interact
 from .figures import event_animation, figure, heatmap, history, line, membrane, membrane_traces, raster, sweep
-from .tables import show_table, table
+from .tables import show_markdown, show_table, table
 
 __all__ = ["show", "figure", "line", "heatmap", "sweep", "raster", "membrane", "membrane_traces",
-           "event_animation", "history", "table", "show_table", "apply_defaults", "fix_ranges", "log_ticks",
+           "event_animation", "history", "table", "show_table", "show_markdown", "apply_defaults", "fix_ranges", "log_ticks",
            "interact"]

@@ -24,7 +24,13 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str | Non
 
 def show_table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None) -> None:
     """Display :func:`table` as Markdown in a notebook, or print it in a script."""
-    text = table(header, rows, align)
+    show_markdown(table(header, rows, align))
+
+
+def show_markdown(text: str) -> None:
+    """Display Markdown (a table, a computed reading) in a notebook, or print it in a script."""
+    if not isinstance(text, str):
+        raise TypeError(f"show_markdown expects a str of Markdown; got {type(text).__name__}")
     try:
         from IPython import get_ipython
         from IPython.display import Markdown, display
