@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from snnlib import models
-from snnlib.attention import CLA, PFA, TCJA, TLA
+from snnlib.attention import CLA, ECA, PFA, SE, TCJA, TLA, TemporalAttention, eca_kernel_size
 from snnlib.neuron import LIF
 
 
@@ -187,8 +187,9 @@ def test_paper_networks_run_time_first_at_full_size():
 def test_small_networks_train_with_every_attention_variant(name, attention):
     torch.manual_seed(0)
     net = getattr(models, name).small(T=4, attention=attention)
-    expected = {"tcja": TCJA, "add": TCJA, "tla": TLA, "cla": CLA, "pfa": PFA, None: type(None)}[attention]
-    found = [m for m in net if isinstance(m, (TCJA, TLA, CLA, PFA))]
+    expected = {"tcja": TCJA, "add": TCJA, "tla": TLA, "cla": CLA, "pfa": PFA, "eca": ECA,
+                "ta": TemporalAttention, "se": SE, None: type(None)}[attention]
+    found = [m for m in net if isinstance(m, (TCJA, TLA, CLA, PFA, ECA, TemporalAttention, SE))]
     assert len(found) == (0 if attention is None else 2)
     assert all(type(m) is expected for m in found)
     assert all(m.fusion == ("add" if attention == "add" else "ccf") for m in found if isinstance(m, TCJA))
@@ -200,8 +201,9 @@ def test_small_networks_train_with_every_attention_variant(name, attention):
 
 
 def test_paper_networks_reject_bad_arguments():
-    with pytest.raises(ValueError, match=r"attention must be one of \['tcja', 'add', 'tla', 'cla', 'pfa', None\]; got 'se'"):
-        models.DVSGestureNet(attention="se")
+    with pytest.raises(ValueError, match=r"attention must be one of \['tcja', 'add', 'tla', 'cla', 'eca', 'ta', 'se', "
+                                         r"'pfa', None\]; got 'cbam'"):
+        models.DVSGestureNet(attention="cbam")
     with pytest.raises(ValueError, match="size must be a power of two"):
         models.DVSGestureNet(size=48)
     with pytest.raises(ValueError, match="too small for 4"):
@@ -231,3 +233,112 @@ def test_cost_counts_parameters_and_flops_and_restores_the_mode():
     T, C = 5, 7
     assert models.count_flops(TCJA(T, C, 3, 2), torch.rand(T, 1, C, 2, 2)) == 2 * (C * C * 3 * T + T * T * 2 * C)
     assert models.count_flops(net, torch.rand(4, 1, 2, 32, 32)) > 0 and net.training
+
+
+# --- the modules TCJA grew from (ECA, TA-SNN, SE) ---------------------------------------------
+
+
+def test_eca_matches_its_formula_by_loop():
+    # F[t, c] = sigmoid(sum_m w_m Z[t, c + m - (k-1)/2]), zeros outside, at each step and sample
+    torch.manual_seed(3)
+    T, N, C, k = 3, 2, 7, 3
+    module = ECA(T, C, k=k).double()
+    x = torch.rand(T, N, C, 4, 5, dtype=torch.float64)
+    z = x.mean(dim=(3, 4))
+    w = module.conv.weight[0, 0]
+    expected = torch.zeros(T, N, C, dtype=torch.float64)
+    for t in range(T):
+        for n in range(N):
+            for c in range(C):
+                s = 0.0
+                for m in range(k):
+                    j = c + m - (k - 1) // 2
+                    if 0 <= j < C:
+                        s = s + w[m] * z[t, n, j]
+                expected[t, n, c] = torch.sigmoid(s)
+    torch.testing.assert_close(module.attention_map(x), expected)
+    torch.testing.assert_close(module(x), x * expected[..., None, None])
+    assert count(module) == k
+
+
+def test_eca_kernel_follows_the_paper_rule():
+    # k = |(log2 C + 1) / 2|_odd
+    assert [eca_kernel_size(c) for c in (8, 16, 64, 128, 256, 512)] == [3, 3, 3, 5, 5, 5]
+    assert ECA(4, 128).k == 5
+    with pytest.raises(ValueError, match="must be odd"):
+        ECA(4, 8, k=4)
+
+
+@pytest.mark.parametrize("branches", ["avg", "avg+max"])
+def test_temporal_attention_matches_its_formula_by_loop(branches):
+    # s[t] = mean_{c,h,w} X[t]; F[t] = sigmoid(W2 relu(W1 s)) (+ the same on the max), one gate per step
+    torch.manual_seed(4)
+    T, N, C = 8, 3, 5
+    module = TemporalAttention(T, C, reduction=4, branches=branches).double()
+    x = torch.rand(T, N, C, 3, 2, dtype=torch.float64)
+    W1, W2 = module.fc1.weight, module.fc2.weight             # [2, 8], [8, 2]
+    expected = torch.zeros(T, N, C, dtype=torch.float64)
+    for n in range(N):
+        stats = [[x[t, n].mean() for t in range(T)]]
+        if branches == "avg+max":
+            stats.append([x[t, n].max() for t in range(T)])
+        for t in range(T):
+            score = 0.0
+            for s in stats:
+                for h in range(W1.shape[0]):
+                    hidden = sum(W1[h, u] * s[u] for u in range(T))
+                    score = score + W2[t, h] * torch.relu(hidden)
+            expected[t, n, :] = torch.sigmoid(score)
+    torch.testing.assert_close(module.attention_map(x), expected)
+    torch.testing.assert_close(module(x), x * expected[..., None, None])
+    assert count(module) == 2 * T * (T // 4)
+
+
+def test_se_matches_its_formula_by_loop():
+    torch.manual_seed(5)
+    T, N, C = 2, 2, 32
+    module = SE(T, C, reduction=16).double()
+    x = torch.rand(T, N, C, 2, 2, dtype=torch.float64)
+    z = x.mean(dim=(3, 4))
+    l1, l2 = module.fc1, module.fc2
+    expected = torch.zeros(T, N, C, dtype=torch.float64)
+    for t in range(T):
+        for n in range(N):
+            hidden = [torch.relu(l1.bias[h] + sum(l1.weight[h, c] * z[t, n, c] for c in range(C))) for h in range(2)]
+            for c in range(C):
+                expected[t, n, c] = torch.sigmoid(l2.bias[c] + sum(l2.weight[c, h] * hidden[h] for h in range(2)))
+    torch.testing.assert_close(module.attention_map(x), expected)
+    assert count(module) == 2 * C * C // 16 + C // 16 + C
+
+
+@pytest.mark.parametrize("cls", [ECA, TemporalAttention, SE])
+def test_prior_modules_reject_bad_input_before_any_work(cls):
+    module = cls(8, 16)
+    with pytest.raises(ValueError, match=r"built for T=8, C=16; got T=10, C=16"):
+        module(torch.rand(10, 2, 16, 4, 4))
+    with pytest.raises(ValueError, match=r"built for T=8, C=16; got T=8, C=32"):
+        module.attention_map(torch.rand(8, 2, 32, 4, 4))
+    with pytest.raises(TypeError, match="floating-point tensor"):
+        module(torch.ones(8, 2, 16, 4, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="must be an integer >= 1"):
+        cls(0, 16)
+    if cls is TemporalAttention:
+        with pytest.raises(ValueError, match="branches must be one of"):
+            cls(8, 16, branches="max")
+
+
+@pytest.mark.parametrize("attention", [None, "tcja", "add", "tla", "cla", "eca", "ta", "se"])
+def test_attention_conv_snn_puts_attention_after_lif_before_pooling(attention):
+    torch.manual_seed(0)
+    net = models.AttentionConvSNN(T=4, in_channels=2, size=(8, 20), channels=(4, 8), attention=attention)
+    gates = [i for i, m in enumerate(net) if isinstance(m, (TCJA, TLA, CLA, ECA, TemporalAttention, SE))]
+    assert len(gates) == (0 if attention is None else 2)
+    for i in gates:
+        assert isinstance(net[i - 1], LIF) and isinstance(net[i + 1][0], nn.MaxPool2d)
+    out = net(torch.rand(4, 3, 2, 8, 20))
+    assert out.shape == (4, 3, 10)
+    out.sum().backward()
+    with pytest.raises(ValueError, match="too small"):
+        models.AttentionConvSNN(T=4, in_channels=2, size=2)
+    with pytest.raises(ValueError, match="attention must be one of"):
+        models.AttentionConvSNN(T=4, in_channels=2, size=8, attention="cbam")
