@@ -105,12 +105,10 @@ class TdBatchNorm(nn.BatchNorm1d):
         if x.dim() < 3 or x.shape[2] != self.num_features:
             raise ValueError(f"TdBatchNorm({self.num_features}) expects [T, N, C={self.num_features}, ...]; "
                              f"got {list(x.shape)}")
-        dims = [d for d in range(x.dim()) if d != 2]
         shape = [1] * x.dim()
         shape[2] = -1
         if self.training:
-            mean = x.mean(dims)
-            var = x.var(dims, unbiased=False)
+            var, mean = torch.var_mean(x.transpose(0, 2).reshape(x.shape[2], -1), dim=1, unbiased=False)
             n = x.numel() / x.shape[2]
             with torch.no_grad():
                 self.num_batches_tracked += 1
