@@ -740,3 +740,56 @@ def test_moving_target_bad_inputs():
         moving_target(noise=-0.1)
     with pytest.raises(ValueError, match="n must be an integer >= 1; got 0"):
         moving_target(n=0)
+
+
+# --- gated_digits: the generated task of chapter 4 --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gated():
+    return datasets.gated_digits("test", T=6, seed=1)
+
+
+def test_gated_digits_is_deterministic_per_seed(gated):
+    again = datasets.gated_digits("test", T=6, seed=1)
+    assert torch.equal(gated.samples, again.samples) and torch.equal(gated.decoy_mask, again.decoy_mask)
+    other = datasets.gated_digits("test", T=6, seed=2)
+    assert not torch.equal(gated.samples, other.samples)
+    assert gated.samples.shape == (360, 6, 2, 8, 20) and set(gated.samples.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_gated_digits_marker_exactly_on_the_decoy_steps(gated):
+    mask = gated.decoy_mask
+    assert (mask.sum(1) == 3).all()                                   # T // 2 decoy steps per sample
+    marker = gated.samples[..., -4:].sum(dim=(2, 3, 4))                 # [n, T] marker events
+    assert (marker[~mask] == 0).all() and (marker[mask] > 0).all()
+    assert (gated.samples[..., 8:16] == 0).all()                        # the gap stays empty
+
+
+def test_gated_digits_labels_are_the_digit_not_the_decoy(gated):
+    assert (gated.decoy_labels != torch.as_tensor(gated.targets)).all()
+    assert np.array_equal(gated.targets, datasets.digits("test").targets)
+    images = datasets.digits("test").samples[:, 0]                      # [n, 8, 8]
+    digit_events = gated.samples[..., :8].sum(2)                        # [n, T, 8, 8]
+    on_digit = digit_events[~gated.decoy_mask]                          # steps of the labelled digit
+    owner = images[:, None].expand(-1, 6, -1, -1)[~gated.decoy_mask]
+    assert (on_digit[owner == 0] == 0).all()                            # events only where the digit has ink
+
+
+def test_gated_digits_control_has_no_decoy():
+    clean = datasets.gated_digits("test", T=4, decoy_steps=0)
+    assert not clean.decoy_mask.any() and (clean.samples[..., -4:] == 0).all()
+    assert (clean.decoy_labels == -1).all()
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(split="val"), "split must be one of"),
+    (dict(T=1), "T must be an integer >= 2"),
+    (dict(T=4, decoy_steps=4), "at least one step for the digit"),
+    (dict(event_rate=0), r"event_rate must be a number in \(0, 1\]"),
+    (dict(marker_density=1.5), r"marker_density must be a number in \(0, 1\]"),
+    (dict(gap=-1), "gap must be an integer >= 0"),
+])
+def test_gated_digits_bad_arguments(kwargs, error):
+    with pytest.raises(ValueError, match=error):
+        datasets.gated_digits(**kwargs)
