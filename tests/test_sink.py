@@ -738,3 +738,21 @@ def test_selection_rule_reads_the_experiments():
         sink.selection_rule(fake_results(0.8, 0.4, 0.2), [2])
     with pytest.raises(ValueError, match="lack the experiments"):
         sink.selection_rule({"original": {}}, [0])
+
+
+def test_sink_summary_measures_unnormalised_attention_as_shares():
+    torch.manual_seed(0)
+    task = sink.BigramBackcopy(vocab=16, length=12, seed=0)
+    model = sink.TinyGPT(task.model_vocab, max_len=12, d=16, attention="sigmoid")
+    ids = task.sample(8, torch.Generator().manual_seed(0))
+    out = sink.sink_summary(model, ids)
+    with torch.no_grad():
+        _, inside = model(ids, return_internals=True)
+    a = inside.attentions
+    shares = a / a.sum(-1, keepdim=True)                              # each row scaled to sum to one
+    expected = sink.attention_received(shares, causal=True)[..., 0]  # [L, B, H]
+    torch.testing.assert_close(out["alpha_share"], expected.mean(1))
+    assert out["sink_rate"] == pytest.approx(100 * (expected > 0.3).float().mean().item())
+    raw = sink.attention_received(a, causal=True, normalised=False)[..., 0]
+    torch.testing.assert_close(out["alpha"], raw.mean(1))
+    assert not torch.allclose(out["alpha"], out["alpha_share"])      # raw sigmoid weights are not shares

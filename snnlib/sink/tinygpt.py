@@ -353,7 +353,8 @@ def sink_summary(model: TinyGPT, ids: torch.Tensor, position: int = 0, waiver: t
     masked inputs), the attention received by ``position`` per layer and head (``alpha`` ``[L, H]``,
     averaged over sequences), the same after each attention row is scaled to sum to one
     (``alpha_share``; equal to ``alpha`` for softmax, a share of the row for softmax-off-by-one and
-    sigmoid attention), the sink rate ``Sink^eps`` in % (on ``alpha``), and the value-norm ratio of
+    sigmoid attention), the sink rate ``Sink^eps`` in % (on ``alpha_share``, so that unnormalised
+    attention, whose raw weights may all exceed ``eps``, is measured as shares too), and the value-norm ratio of
     that position per layer (averaged over heads and sequences). ``position`` counts the learnable
     sink token when the model has one (0 is then the sink token, 1 the first input token). With
     ``waiver`` the metrics are taken at each sequence's waiver position."""
@@ -376,7 +377,7 @@ def sink_summary(model: TinyGPT, ids: torch.Tensor, position: int = 0, waiver: t
         ratio = value_norm_ratio(inside.values, where)
     model.train(was_training)
     return {"loss": loss, "alpha": a_pos.mean(1), "alpha_share": share_pos.mean(1),
-            "sink_rate": 100.0 * (a_pos > eps).float().mean().item(), "value_ratio": ratio.mean(dim=(1, 2))}
+            "sink_rate": 100.0 * (share_pos > eps).float().mean().item(), "value_ratio": ratio.mean(dim=(1, 2))}
 
 
 def train_tinygpt(model: TinyGPT, task: BigramBackcopy, steps: int, *, batch: int = 64, lr: float = 1e-3,
