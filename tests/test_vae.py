@@ -125,6 +125,15 @@ def test_td_layers_against_a_hand_loop_over_steps():
         o = (u > 0.2).float()
         want.append(o)
     assert torch.equal(layer(x), torch.stack(want))
+    lin = vae.td_linear(6, 4, alpha=2).eval()                       # the posterior's/prior's layer
+    h = torch.randn(5, 3, 6) * 3
+    pre = 0.4 * torch.stack([lin.layer(h[t]) for t in range(5)]) / (1 + 1e-5) ** 0.5
+    u, o, want = torch.zeros(3, 4), torch.zeros(3, 4), []
+    for t in range(5):
+        u = 0.25 * u * (1 - o) + pre[t]
+        o = (u > 0.2).float()
+        want.append(o)
+    assert torch.equal(lin(h), torch.stack(want)) and torch.stack(want).sum() > 0
     up = vae.td_conv_transpose(3, 2)
     assert up(torch.rand(5, 2, 3, 4, 4)).shape == (5, 2, 2, 8, 8)
     last = vae.td_conv_transpose(3, 1, spiking=False)
