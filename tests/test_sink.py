@@ -756,3 +756,17 @@ def test_sink_summary_measures_unnormalised_attention_as_shares():
     raw = sink.attention_received(a, causal=True, normalised=False)[..., 0]
     torch.testing.assert_close(out["alpha"], raw.mean(1))
     assert not torch.allclose(out["alpha"], out["alpha_share"])      # raw sigmoid weights are not shares
+
+
+def test_sink_summary_can_score_models_with_and_without_bos_on_the_same_targets():
+    torch.manual_seed(0)
+    task = sink.BigramBackcopy(vocab=16, length=12, seed=0)
+    model = sink.TinyGPT(task.model_vocab, max_len=12, d=16)
+    ids = task.sample(8, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        logits = model(ids)
+    by_hand = torch.nn.functional.cross_entropy(logits[:, 1:-1].reshape(-1, task.model_vocab), ids[:, 2:].reshape(-1))
+    assert sink.sink_summary(model, ids, skip=1)["loss"] == pytest.approx(by_hand.item(), rel=1e-5)
+    assert sink.sink_summary(model, ids)["loss"] == pytest.approx(sink.next_token_loss(logits, ids).item(), rel=1e-5)
+    with pytest.raises(ValueError, match="skip=11 leaves no prediction"):
+        sink.sink_summary(model, ids, skip=11)

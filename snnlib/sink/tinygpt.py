@@ -347,7 +347,7 @@ def next_token_loss(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
 
 
 def sink_summary(model: TinyGPT, ids: torch.Tensor, position: int = 0, waiver: torch.Tensor | None = None,
-                 eps: float = 0.3, targets: torch.Tensor | None = None) -> dict:
+                 eps: float = 0.3, targets: torch.Tensor | None = None, skip: int = 0) -> dict:
     """Loss and sink metrics of ``model`` on ``ids`` ``[B, T]``: the loss (next-token for a causal
     model; for a bidirectional one the masked-token loss against ``targets``, with ``ids`` the
     masked inputs), the attention received by ``position`` per layer and head (``alpha`` ``[L, H]``,
@@ -357,14 +357,20 @@ def sink_summary(model: TinyGPT, ids: torch.Tensor, position: int = 0, waiver: t
     attention, whose raw weights may all exceed ``eps``, is measured as shares too), and the value-norm ratio of
     that position per layer (averaged over heads and sequences). ``position`` counts the learnable
     sink token when the model has one (0 is then the sink token, 1 the first input token). With
-    ``waiver`` the metrics are taken at each sequence's waiver position."""
+    ``waiver`` the metrics are taken at each sequence's waiver position. ``skip``: the next-token
+    loss leaves out the first ``skip`` predictions (e.g. 1 to drop the prediction made from BOS
+    alone, so that models with and without BOS are scored on the same targets)."""
+    integer("skip", skip, 0)
+    if skip >= ids.shape[1] - 1:
+        raise ValueError(f"skip={skip} leaves no prediction in sequences of {ids.shape[1]} tokens")
     if not model.causal and targets is None:
         raise ValueError("a bidirectional TinyGPT is scored on masked tokens: pass targets (from mask_tokens)")
     was_training = model.training
     model.eval()
     with torch.no_grad():
         logits, inside = model(ids, waiver=waiver, return_internals=True)
-        loss = (next_token_loss(logits, ids) if targets is None else masked_token_loss(logits, targets)).item()
+        loss = (next_token_loss(logits[:, skip:], ids[:, skip:]) if targets is None
+                else masked_token_loss(logits, targets)).item()
         offset = inside.attentions.shape[-1] - ids.shape[1]        # 1 with a sink token
         alpha = attention_received(inside.attentions, causal=inside.causal,
                                    normalised=model.attention == "softmax")          # [L, B, H, T]
