@@ -51,6 +51,17 @@ def test_pick_requires_every_profile():
         config.get_profile("ci").pick(ci=1, book=2)
 
 
+def _value(node):
+    """A size's value: the literal, or the source text of an expression (a nested ``dict(...)``,
+    a configuration from the library), which is compared by key but not by size."""
+    import ast
+
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return ast.unparse(node)
+
+
 def chapter_sizes() -> dict[str, dict[str, dict]]:
     """Each chapter's ``config.per_profile(ci=..., book=..., paper=...)``, read from the notebook."""
     import ast
@@ -63,7 +74,7 @@ def chapter_sizes() -> dict[str, dict[str, dict]]:
                 continue
             for node in ast.walk(ast.parse("".join(cell["source"]))):
                 if isinstance(node, ast.Call) and ast.unparse(node.func) == "config.per_profile":
-                    found[path.stem] = {kw.arg: {k.arg: ast.literal_eval(k.value) for k in kw.value.keywords}
+                    found[path.stem] = {kw.arg: {k.arg: _value(k.value) for k in kw.value.keywords}
                                         for kw in node.keywords}
         assert path.stem in found, f"{path.name} must declare its sizes with config.per_profile"
     return found
