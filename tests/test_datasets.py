@@ -782,10 +782,67 @@ def test_gated_digits_control_has_no_decoy():
     assert (clean.decoy_labels == -1).all()
 
 
+@pytest.fixture(scope="module")
+def by_polarity():
+    return datasets.gated_digits("test", T=6, decoy_in="polarity", seed=1)
+
+
+def test_gated_digits_polarity_is_deterministic_per_seed(by_polarity):
+    again = datasets.gated_digits("test", T=6, decoy_in="polarity", seed=1)
+    assert torch.equal(by_polarity.samples, again.samples)
+    assert torch.equal(by_polarity.decoy_polarity, again.decoy_polarity)
+    other = datasets.gated_digits("test", T=6, decoy_in="polarity", seed=2)
+    assert not torch.equal(by_polarity.samples, other.samples)
+    assert by_polarity.samples.shape == (360, 6, 2, 8, 20)
+
+
+def test_gated_digits_polarity_marker_only_in_the_decoys_polarity(by_polarity):
+    x, q = by_polarity.samples, by_polarity.decoy_polarity          # [n, T, 2, 8, 20], [n, T]
+    assert by_polarity.decoy_mask.all()                               # default: a decoy at every step
+    assert (q == q[:, :1]).all() and set(q.unique().tolist()) == {0, 1}  # one polarity per sample, both used
+    marker = x[..., -4:].sum(dim=(3, 4))                              # [n, T, 2]
+    flagged = torch.nn.functional.one_hot(q, 2).bool()               # [n, T, 2]
+    assert (marker[flagged] > 0).all() and (marker[~flagged] == 0).all()
+    assert (x[..., 8:16] == 0).all()
+
+
+def test_gated_digits_polarity_each_polarity_shows_one_digit(by_polarity):
+    # the digit's polarity has events only where the digit has ink; the decoy's only where some
+    # image of the decoy's class has ink
+    images = datasets.digits("test").samples[:, 0] > 0               # [n, 8, 8] ink
+    x, q = by_polarity.samples[..., :8], by_polarity.decoy_polarity[:, 0]
+    n = torch.arange(len(q))
+    on_digit, on_decoy = x[n, :, 1 - q].sum(1) > 0, x[n, :, q].sum(1) > 0   # [n, 8, 8]
+    assert not (on_digit & ~images).any()
+    labels = torch.as_tensor(by_polarity.targets)
+    for i in range(0, len(q), 7):
+        candidates = images[labels == by_polarity.decoy_labels[i]]
+        assert (~(on_decoy[i] & ~candidates).flatten(1).any(1)).any()
+    assert np.array_equal(by_polarity.targets, datasets.digits("test").targets)
+    assert (by_polarity.decoy_labels != labels).all()
+    assert on_digit.any(dim=(1, 2)).all() and on_decoy.any(dim=(1, 2)).all()
+
+
+def test_gated_digits_control_is_the_same_for_both_places():
+    a = datasets.gated_digits("test", T=4, decoy_steps=0, seed=3)
+    b = datasets.gated_digits("test", T=4, decoy_in="polarity", decoy_steps=0, seed=3)
+    assert torch.equal(a.samples, b.samples) and (b.decoy_polarity == -1).all()
+
+
+def test_gated_digits_polarity_partial_steps():
+    part = datasets.gated_digits("test", T=6, decoy_in="polarity", decoy_steps=2, seed=0)
+    assert (part.decoy_mask.sum(1) == 2).all()
+    assert ((part.decoy_polarity >= 0) == part.decoy_mask).all()
+    marker = part.samples[..., -4:].sum(dim=(2, 3, 4))
+    assert (marker[~part.decoy_mask] == 0).all() and (marker[part.decoy_mask] > 0).all()
+
+
 @pytest.mark.parametrize("kwargs, error", [
     (dict(split="val"), "split must be one of"),
     (dict(T=1), "T must be an integer >= 2"),
     (dict(T=4, decoy_steps=4), "at least one step for the digit"),
+    (dict(T=4, decoy_in="polarity", decoy_steps=5), "be at most T"),
+    (dict(decoy_in="channel"), "decoy_in must be one of"),
     (dict(event_rate=0), r"event_rate must be a number in \(0, 1\]"),
     (dict(marker_density=1.5), r"marker_density must be a number in \(0, 1\]"),
     (dict(gap=-1), "gap must be an integer >= 0"),
