@@ -708,6 +708,10 @@ def test_moving_target_trajectory_and_labels_as_documented():
             assert torch.equal(seen[t, row:row + 3, far:far + 3].bool(),
                                torch.tensor(SHAPES[SHAPE_NAMES[k]], dtype=torch.bool))
             assert seen[t].sum() == target.sum() + seen[t, row:row + 3, far:far + 3].sum()
+            # between the two end patches only the target is ever drawn
+            alone = torch.zeros(size, size)
+            alone[row:row + 3, cols[t]:cols[t] + 3] = target
+            assert torch.equal(seen[t, :, 3:size - 3], alone[:, 3:size - 3])
     # the labels do not depend on the frame options: same seed, same labels and trajectory
     e = moving_target("train", n=30, T=T, size=size, seed=1)
     assert (e.targets == d.targets).all() and (e.trajectory == d.trajectory).all()

@@ -14,7 +14,11 @@ step ``v_s`` must cover the whole path, and the distractors sit on that path, so
 map passes them too. A rank-R map can give each of R time windows its own spatial map,
 ``Σ_r v_t^(r)[t] v_s^(r)[s]``, and so follow the target in R stages. Distractors off the
 path would make the task too easy for rank 1 (one band along the row removes them); that is
-why they appear on it.
+why they appear on it. They sit at the two ends of the path only, so the columns between the
+two end patches (``3 .. size - 4``) never hold a distractor: a rank-1 map (or a read-out with a
+weight per place) can keep the target on its middle steps and drop both ends, and only the
+steps where the target overlaps an end patch need a map that changes place with time. This
+limits what rank can add on this task.
 
 PFA's temporal factors see only the per-step channel means of their input, so a factor can
 pick out a time window only if some per-step statistic changes with ``t``. The target's firing
