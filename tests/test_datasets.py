@@ -746,6 +746,57 @@ def test_moving_target_bad_inputs():
         moving_target(n=0)
 
 
+
+def test_moving_target_reverse_decoy_as_documented():
+    from snnlib.datasets import moving_target
+    from snnlib.datasets.moving_target import SHAPES, SHAPE_NAMES, target_columns
+
+    T, size = 6, 12
+    kw = dict(T=T, size=size, decoy="reverse")
+    a, b = moving_target("train", n=20, seed=3, **kw), moving_target("train", n=20, seed=3, **kw)
+    assert torch.equal(a.samples, b.samples) and (a.targets == b.targets).all()
+    assert not torch.equal(a.samples, moving_target("train", n=20, seed=4, **kw).samples)
+    assert not torch.equal(a.samples, moving_target("test", n=20, seed=3, **kw).samples)
+    assert a.distractor_classes.shape == (20, 1) and a.decoy_trajectory.shape == (20, T, 2)
+    # every shape pixel fires at rate 1, no background: each frame shows the union of the two
+    d = moving_target("train", n=40, rate=(1.0, 1.0), noise=0.0, seed=1, **kw)
+    cols = target_columns(T, size)
+    shape = lambda k: torch.tensor(SHAPES[SHAPE_NAMES[k]], dtype=torch.bool)
+    for i in range(len(d)):
+        x, label = d[i]
+        seen = x.sum(1).bool()                                           # [T, H, W]
+        row, k = d.trajectory[i, 0, 0], d.distractor_classes[i, 0]
+        assert k != label                                                # the decoy is another class
+        assert d.trajectory[i, :, 1].tolist() == cols.tolist()          # always rightward
+        assert d.decoy_trajectory[i, :, 1].tolist() == cols[::-1].tolist()   # col(T - 1 - t)
+        assert (d.trajectory[i, :, 0] == row).all() and (d.decoy_trajectory[i, :, 0] == row).all()
+        for t in range(T):
+            drawn = torch.zeros(size, size, dtype=torch.bool)
+            drawn[row:row + 3, cols[t]:cols[t] + 3] |= shape(label)
+            drawn[row:row + 3, cols[T - 1 - t]:cols[T - 1 - t] + 3] |= shape(k)
+            assert torch.equal(seen[t], drawn)
+    # labels are the target's class, roughly uniform; the default stream is untouched
+    big = moving_target("train", n=400, noise=0.0, seed=2, **kw)
+    assert set(big.targets.tolist()) == {0, 1, 2, 3}
+    assert (big.distractor_classes[:, 0] != big.targets).all()
+    assert torch.equal(moving_target("train", n=20, seed=3, T=T, size=size).samples,
+                       moving_target("train", n=20, seed=3, T=T, size=size, decoy=None).samples)
+    # the decoy fires with the target's probability of the mirrored step: p(T - 1 - t)
+    first, last = [], []
+    for i in range(len(big)):
+        x, label = big[i]
+        k, row = big.distractor_classes[i, 0], big.trajectory[i, 0, 0]
+        m = torch.tensor(SHAPES[SHAPE_NAMES[k]], dtype=torch.float32)
+        for t, store in ((0, first), (T - 1, last)):
+            c = cols[T - 1 - t]
+            store.append((x[t].sum(0)[row:row + 3, c:c + 3] * m).sum() / m.sum())
+    assert abs(torch.stack(first).mean() - 0.9) < 0.03 and abs(torch.stack(last).mean() - 0.4) < 0.03
+    with pytest.raises(ValueError, match="decoy must be None or 'reverse'; got 'left'"):
+        moving_target(decoy="left")
+    with pytest.raises(ValueError, match="T must be an integer >= 4; got 3"):
+        moving_target(T=3, decoy="reverse")
+
+
 # --- gated_digits: the generated task of chapter 4 --------------------------------------------
 
 

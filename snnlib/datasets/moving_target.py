@@ -34,6 +34,45 @@ path's last column during ``t < T // 2``; distractor B at its first column durin
 its probability at each step, on a random polarity; background pixels fire with ``noise``.
 Returned per sample: ``dataset.trajectory`` ``[n, T, 2]`` (row, column of the target's corner)
 and ``dataset.distractor_classes`` ``[n, 2]``.
+
+The ``decoy='reverse'`` variant (chapter 5, the rank study): the target always moves
+**rightward** along its row (``col(t)`` above, the same path in every sample) and ONE decoy of
+another class (drawn per sample, never the target's) moves **leftward** on the same row: at step
+``t`` it sits at ``col(T - 1 - t)``, the column the target holds at step ``T - 1 - t``, and fires
+with the target's probability of that step, ``p(T - 1 - t)``. The decoy is the target's time
+reversal with another shape, so the two tie in everything that ignores the order of time: each
+place sees both shapes for the same number of steps at the same strengths. Where the two patches
+overlap (the middle steps) a pixel fires with the larger of the two probabilities, so neither is
+drawn on top. What follows from this, and what does not:
+
+* A network whose read-out sums over time and whose layers cannot tell the direction of motion
+  has no cue: its expected ceiling is the tie, about half of the accuracy on a clean target
+  (chance with four classes is 25 %). This is an assumption about the network, not a
+  property of the data: LIF neurons are causal and carry state, so a network can learn
+  direction-selective units and beat the tie.
+* A map that keeps the target at every step and drops the decoy, ``M[t, s] = 1`` on the target's
+  patch at step ``t``, needs a different place at each time: as target and decoy cross in the
+  middle, a sum of (time window × place) components needs about ``T / 2`` or more of them to
+  keep most of the path. A rank-1 map ``u(t) w(s)`` that keeps the target wherever it goes keeps
+  the decoy equally (the decoy visits the same places). A rank-1 map **can** still separate the
+  two on part of the path: a late window times the right half of the row keeps the target's
+  second half and no decoy. So rank decides how much of the target a map can keep clean, not
+  whether it can keep any of it.
+* PFA's temporal factors see only per-step channel means of their input. With ``rate=(p, p)``
+  or any linear ``rate`` the summed rate of target and decoy is the same at every step, so a
+  module on the input frames cannot tell step ``t`` from ``T - 1 - t``; its map then weighs
+  target and decoy equally in expectation, whatever ``R``. A module after LIF layers sees
+  features that need not be symmetric in time (the neurons start at rest and are causal); the
+  time cue it could key on is one the network has built itself.
+* The CP argument limits a map, not the factors that build it. PFA's spatial factors come from
+  a convolution whose input channels are the ``T`` steps, so the factor at a place reads the
+  whole time course there, including the order in which the two shapes pass it; TCJA's map
+  mixes neighbouring steps in both directions. Either module hands the layers after it a
+  signal that depends on the direction of motion, at any rank, while the layers of a network
+  without attention see time only through causal neuron state.
+
+Returned per sample in this variant: ``trajectory`` as above (always rightward),
+``distractor_classes`` ``[n, 1]`` (the decoy's class) and ``decoy_trajectory`` ``[n, T, 2]``.
 """
 from __future__ import annotations
 
@@ -64,11 +103,13 @@ def target_columns(T: int, size: int, rightward: bool = True) -> np.ndarray:
 
 def moving_target(split: str = "train", n: int | None = None, T: int = 8, size: int = 16,
                   rate: tuple[float, float] = (0.4, 0.9), noise: float = 0.02,
-                  seed: int = 0) -> ArrayDataset:
+                  seed: int = 0, decoy: str | None = None) -> ArrayDataset:
     """The moving-target task: ``n`` spike-frame samples ``[T, 2, size, size]`` (float32, 0/1),
     labels the target's shape (4 classes, :data:`SHAPE_NAMES`). ``n`` defaults to 800 for
     ``'train'`` and 400 for ``'test'``; ``seed`` fixes the data (train and test never share a
     stream). ``T >= 4`` and ``size >= 8`` keep the target clear of the distractor at the far end.
+    ``decoy=None`` (default) draws the two distractors at the path's ends; ``decoy='reverse'``
+    one decoy moving the opposite way, the target's time reversal (module docstring).
     """
     _check_split(split)
     n = (800 if split == "train" else 400) if n is None else integer("n", n)
@@ -79,6 +120,10 @@ def moving_target(split: str = "train", n: int | None = None, T: int = 8, size: 
         raise ValueError(f"rate must be a pair (first step, last step); got {rate!r}")
     p0, p1 = (number("rate", p, "in (0, 1]", lambda v: 0 < v <= 1) for p in rate)
     number("noise", noise, "in [0, 1)", lambda v: 0 <= v < 1)
+    if decoy not in (None, "reverse"):
+        raise ValueError(f"decoy must be None or 'reverse'; got {decoy!r}")
+    if decoy == "reverse":
+        return _reverse_decoy(split, n, T, size, (p0, p1), noise, seed)
 
     rng = np.random.default_rng([seed, SPLIT_OFFSET[split]])
     masks = np.array([SHAPES[name] for name in SHAPE_NAMES], dtype=bool)
@@ -111,3 +156,36 @@ def moving_target(split: str = "train", n: int | None = None, T: int = 8, size: 
                        True)
     return ArrayDataset(torch.from_numpy(frames), labels.astype(np.int64), info,
                         trajectory=trajectory, distractor_classes=distractors, classes=SHAPE_NAMES)
+
+
+def _reverse_decoy(split, n, T, size, rate, noise, seed) -> ArrayDataset:
+    # decoy='reverse': the target rightward, one decoy of another class as its time reversal
+    rng = np.random.default_rng([seed, SPLIT_OFFSET[split], 1])   # its own stream
+    masks = np.array([SHAPES[name] for name in SHAPE_NAMES], dtype=bool)
+    labels = rng.integers(0, len(masks), n)
+    others = (labels + rng.integers(1, len(masks), n)) % len(masks)   # never the target's class
+    rows = rng.integers(0, size - PATCH + 1, n)
+    cols = target_columns(T, size)
+    back = cols[::-1]                                                # decoy: col(T - 1 - t)
+    target_p = np.linspace(rate[0], rate[1], T)
+    prob = np.full((n, T, size, size), noise)
+    for i in range(n):
+        r = slice(rows[i], rows[i] + PATCH)
+        for t in range(T):
+            for mask, c, p in ((masks[labels[i]], cols[t], target_p[t]),
+                               (masks[others[i]], back[t], target_p[T - 1 - t])):
+                patch = prob[i, t, r, c:c + PATCH]
+                patch[mask] = np.maximum(patch[mask], p)             # neither drawn on top
+    spikes = rng.random(prob.shape) < prob
+    on = rng.random(prob.shape) < 0.5
+    frames = np.stack([spikes & on, spikes & ~on], axis=2).astype(np.float32)  # [n, T, 2, H, W]
+    trajectory = np.zeros((n, T, 2), dtype=np.int64)
+    trajectory[:, :, 0] = rows[:, None]
+    decoy_trajectory = trajectory.copy()
+    trajectory[:, :, 1], decoy_trajectory[:, :, 1] = cols, back
+    info = DatasetInfo("moving_target", split, n, (T, 2, size, size), len(masks),
+                       f"generated: 3×3 target moving right, its time-reversed decoy, seed {seed}",
+                       True)
+    return ArrayDataset(torch.from_numpy(frames), labels.astype(np.int64), info,
+                        trajectory=trajectory, distractor_classes=others[:, None],
+                        decoy_trajectory=decoy_trajectory, classes=SHAPE_NAMES)
