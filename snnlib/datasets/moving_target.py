@@ -93,6 +93,10 @@ PATCH = 3
 SPLIT_OFFSET = {"train": 0, "test": 1_000_003}  # test data come from a different stream
 
 
+def _masks() -> np.ndarray:
+    return np.array([SHAPES[name] for name in SHAPE_NAMES], dtype=bool)  # [4, 3, 3]
+
+
 def target_columns(T: int, size: int, rightward: bool = True) -> np.ndarray:
     """Column of the target's top-left corner at each step ``[T]`` (see the module docstring)."""
     integer("T", T, minimum=2)
@@ -126,7 +130,7 @@ def moving_target(split: str = "train", n: int | None = None, T: int = 8, size: 
         return _reverse_decoy(split, n, T, size, (p0, p1), noise, seed)
 
     rng = np.random.default_rng([seed, SPLIT_OFFSET[split]])
-    masks = np.array([SHAPES[name] for name in SHAPE_NAMES], dtype=bool)
+    masks = _masks()
     labels = rng.integers(0, len(masks), n)
     rows = rng.integers(0, size - PATCH + 1, n)
     rightward = rng.random(n) < 0.5
@@ -148,9 +152,7 @@ def moving_target(split: str = "train", n: int | None = None, T: int = 8, size: 
             patch[d_mask] = distractor_p
             patch = prob[i, t, r, cols[t]:cols[t] + PATCH]
             patch[masks[labels[i]]] = target_p[t]
-    spikes = rng.random(prob.shape) < prob
-    on = rng.random(prob.shape) < 0.5
-    frames = np.stack([spikes & on, spikes & ~on], axis=2).astype(np.float32)  # [n, T, 2, H, W]
+    frames = _sample_frames(prob, rng)
     info = DatasetInfo("moving_target", split, n, (T, 2, size, size), len(masks),
                        f"generated: 3×3 target crossing the frame, 2 distractors on its path, seed {seed}",
                        True)
@@ -158,10 +160,18 @@ def moving_target(split: str = "train", n: int | None = None, T: int = 8, size: 
                         trajectory=trajectory, distractor_classes=distractors, classes=SHAPE_NAMES)
 
 
+def _sample_frames(prob: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # one Bernoulli spike per pixel and step with probability prob [n, T, H, W], each on a random
+    # polarity: frames [n, T, 2, H, W] float32
+    spikes = rng.random(prob.shape) < prob
+    on = rng.random(prob.shape) < 0.5
+    return np.stack([spikes & on, spikes & ~on], axis=2).astype(np.float32)
+
+
 def _reverse_decoy(split, n, T, size, rate, noise, seed) -> ArrayDataset:
     # decoy='reverse': the target rightward, one decoy of another class as its time reversal
     rng = np.random.default_rng([seed, SPLIT_OFFSET[split], 1])   # its own stream
-    masks = np.array([SHAPES[name] for name in SHAPE_NAMES], dtype=bool)
+    masks = _masks()
     labels = rng.integers(0, len(masks), n)
     others = (labels + rng.integers(1, len(masks), n)) % len(masks)   # never the target's class
     rows = rng.integers(0, size - PATCH + 1, n)
@@ -176,9 +186,7 @@ def _reverse_decoy(split, n, T, size, rate, noise, seed) -> ArrayDataset:
                                (masks[others[i]], back[t], target_p[T - 1 - t])):
                 patch = prob[i, t, r, c:c + PATCH]
                 patch[mask] = np.maximum(patch[mask], p)             # neither drawn on top
-    spikes = rng.random(prob.shape) < prob
-    on = rng.random(prob.shape) < 0.5
-    frames = np.stack([spikes & on, spikes & ~on], axis=2).astype(np.float32)  # [n, T, 2, H, W]
+    frames = _sample_frames(prob, rng)
     trajectory = np.zeros((n, T, 2), dtype=np.int64)
     trajectory[:, :, 0] = rows[:, None]
     decoy_trajectory = trajectory.copy()
