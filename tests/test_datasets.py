@@ -791,10 +791,62 @@ def test_moving_target_reverse_decoy_as_documented():
             c = cols[T - 1 - t]
             store.append((x[t].sum(0)[row:row + 3, c:c + 3] * m).sum() / m.sum())
     assert abs(torch.stack(first).mean() - 0.9) < 0.03 and abs(torch.stack(last).mean() - 0.4) < 0.03
-    with pytest.raises(ValueError, match="decoy must be None or 'reverse'; got 'left'"):
+    with pytest.raises(ValueError, match="decoy must be None, 'reverse' or 'swap'; got 'left'"):
         moving_target(decoy="left")
     with pytest.raises(ValueError, match="T must be an integer >= 4; got 3"):
         moving_target(T=3, decoy="reverse")
+
+
+def test_moving_target_swap_decoy_as_documented():
+    from snnlib.datasets import moving_target
+    from snnlib.datasets.moving_target import SHAPES, SHAPE_NAMES
+
+    T, size = 6, 10
+    kw = dict(T=T, size=size, decoy="swap")
+    a, b = moving_target("train", n=20, seed=3, **kw), moving_target("train", n=20, seed=3, **kw)
+    assert torch.equal(a.samples, b.samples) and (a.targets == b.targets).all()
+    assert not torch.equal(a.samples, moving_target("train", n=20, seed=4, **kw).samples)
+    assert not torch.equal(a.samples, moving_target("test", n=20, seed=3, **kw).samples)
+    assert a.distractor_classes.shape == (20, 1) and a.decoy_trajectory.shape == (20, T, 2)
+    # rate 1, no background: each frame shows exactly the two patches
+    d = moving_target("train", n=40, rate=(1.0, 1.0), noise=0.0, seed=1, **kw)
+    shape = lambda k: torch.tensor(SHAPES[SHAPE_NAMES[k]], dtype=torch.bool)
+    first_sides = []
+    for i in range(len(d)):
+        x, label = d[i]
+        seen = x.sum(1).bool()                                           # [T, H, W]
+        k = d.distractor_classes[i, 0]
+        target, decoy = d.trajectory[i], d.decoy_trajectory[i]
+        assert k != label
+        assert {int(target[0, 1]), int(decoy[0, 1])} == {0, size - 3}    # one at each side
+        assert (target[:T // 2] == target[0]).all() and (decoy[:T // 2] == decoy[0]).all()
+        assert (target[T // 2:] == decoy[0]).all() and (decoy[T // 2:] == target[0]).all()  # swap
+        first_sides.append(int(target[0, 1]) == 0)
+        for t in range(T):
+            drawn = torch.zeros(size, size, dtype=torch.bool)
+            (r, c), (rd, cd) = target[t].tolist(), decoy[t].tolist()
+            drawn[r:r + 3, c:c + 3] = True if t == 0 else shape(label)   # a solid square at t = 0
+            drawn[rd:rd + 3, cd:cd + 3] = shape(k)
+            assert torch.equal(seen[t], drawn)
+    assert 0 < sum(first_sides) < len(first_sides)                       # both first sides occur
+    # both shapes fire with the probability of the step, rising from rate[0] to rate[1]
+    big = moving_target("train", n=400, noise=0.0, seed=2, **kw)
+    assert set(big.targets.tolist()) == {0, 1, 2, 3}
+    rates = {name: [[], []] for name in ("target", "decoy")}
+    for i in range(len(big)):
+        x, label = big[i]
+        for name, traj, k in (("target", big.trajectory, label),
+                              ("decoy", big.decoy_trajectory, big.distractor_classes[i, 0])):
+            m = torch.tensor(SHAPES[SHAPE_NAMES[k]], dtype=torch.float32)
+            for j, t in enumerate((1, T - 1)):
+                r, c = traj[i, t].tolist()
+                rates[name][j].append((x[t].sum(0)[r:r + 3, c:c + 3] * m).sum() / m.sum())
+    p1 = 0.4 + 0.5 * 1 / (T - 1)
+    for name in rates:
+        assert abs(torch.stack(rates[name][0]).mean() - p1) < 0.03
+        assert abs(torch.stack(rates[name][1]).mean() - 0.9) < 0.03
+    with pytest.raises(ValueError, match="T must be an integer >= 4; got 3"):
+        moving_target(T=3, decoy="swap")
 
 
 # --- gated_digits: the generated task of chapter 4 --------------------------------------------

@@ -73,6 +73,30 @@ drawn on top. What follows from this, and what does not:
 
 Returned per sample in this variant: ``trajectory`` as above (always rightward),
 ``distractor_classes`` ``[n, 1]`` (the decoy's class) and ``decoy_trajectory`` ``[n, T, 2]``.
+
+The ``decoy='swap'`` variant (chapter 5, a design tried after the two above): two places, one
+at each side of the frame (top-left corners at column 0 and column ``size - 3``, each on its own
+row drawn per sample). The target and ONE decoy of another class sit one at each place and
+**swap places at step** ``T // 2``; the side the target starts on is drawn per sample. At step
+0 the target is drawn as a solid 3×3 square, which marks its first place; its shape shows from
+step 1 on. Both fire with the probability of the step (``rate``, rising: the per-step cue) and
+never overlap. What follows:
+
+* Over the whole recording each place holds each shape for half of the steps (the target one
+  step less, its first step being the square), so whatever ignores *when* a shape was *where*
+  sees both shapes alike: the tie, about half of the accuracy on a clean target.
+* The map that keeps the target is (first half × the marked place) + (second half × the other
+  place): two time windows with their own spatial maps, rank 2. A rank-1 map ``u(t) w(s)`` can
+  keep at best one half of the target clean (for example the marked place, weighted towards
+  the first half), and passes the decoy or loses the target's other half.
+* PFA's spatial factors (a convolution with the ``T`` steps as input channels) can find the
+  marked place (a square at step 0) and the other one (shapes in the second half where no
+  square was); its temporal factors can find the halves through the rising rate. A network
+  without attention must carry which place was marked at step 0 through its neurons' state
+  until the swap, and mute the decoy without a multiplicative gate.
+
+Returned per sample in this variant: ``trajectory`` and ``decoy_trajectory`` ``[n, T, 2]``
+(row, column of each patch's corner) and ``distractor_classes`` ``[n, 1]``.
 """
 from __future__ import annotations
 
@@ -113,7 +137,9 @@ def moving_target(split: str = "train", n: int | None = None, T: int = 8, size: 
     ``'train'`` and 400 for ``'test'``; ``seed`` fixes the data (train and test never share a
     stream). ``T >= 4`` and ``size >= 8`` keep the target clear of the distractor at the far end.
     ``decoy=None`` (default) draws the two distractors at the path's ends; ``decoy='reverse'``
-    one decoy moving the opposite way, the target's time reversal (module docstring).
+    one decoy moving the opposite way, the target's time reversal; ``decoy='swap'`` target and
+    decoy at the two sides, swapping places half-way, the target's first place marked (module
+    docstring).
     """
     _check_split(split)
     n = (800 if split == "train" else 400) if n is None else integer("n", n)
@@ -124,10 +150,12 @@ def moving_target(split: str = "train", n: int | None = None, T: int = 8, size: 
         raise ValueError(f"rate must be a pair (first step, last step); got {rate!r}")
     p0, p1 = (number("rate", p, "in (0, 1]", lambda v: 0 < v <= 1) for p in rate)
     number("noise", noise, "in [0, 1)", lambda v: 0 <= v < 1)
-    if decoy not in (None, "reverse"):
-        raise ValueError(f"decoy must be None or 'reverse'; got {decoy!r}")
+    if decoy not in (None, "reverse", "swap"):
+        raise ValueError(f"decoy must be None, 'reverse' or 'swap'; got {decoy!r}")
     if decoy == "reverse":
         return _reverse_decoy(split, n, T, size, (p0, p1), noise, seed)
+    if decoy == "swap":
+        return _swap_decoy(split, n, T, size, (p0, p1), noise, seed)
 
     rng = np.random.default_rng([seed, SPLIT_OFFSET[split]])
     masks = _masks()
@@ -194,6 +222,35 @@ def _reverse_decoy(split, n, T, size, rate, noise, seed) -> ArrayDataset:
     info = DatasetInfo("moving_target", split, n, (T, 2, size, size), len(masks),
                        f"generated: 3×3 target moving right, its time-reversed decoy, seed {seed}",
                        True)
+    return ArrayDataset(torch.from_numpy(frames), labels.astype(np.int64), info,
+                        trajectory=trajectory, distractor_classes=others[:, None],
+                        decoy_trajectory=decoy_trajectory, classes=SHAPE_NAMES)
+
+
+def _swap_decoy(split, n, T, size, rate, noise, seed) -> ArrayDataset:
+    # decoy='swap': target and decoy at the two sides, swapping half-way; the target's first
+    # place is a solid square at step 0
+    rng = np.random.default_rng([seed, SPLIT_OFFSET[split], 2])   # its own stream
+    masks = _masks()
+    labels = rng.integers(0, len(masks), n)
+    others = (labels + rng.integers(1, len(masks), n)) % len(masks)   # never the target's class
+    rows = rng.integers(0, size - PATCH + 1, (n, 2))                   # one row per side
+    first_side = rng.integers(0, 2, n)                                 # the target's first place
+    side_cols = np.array([0, size - PATCH])
+    step_p = np.linspace(rate[0], rate[1], T)
+    side = np.where(np.arange(T)[None, :] < T // 2, first_side[:, None], 1 - first_side[:, None])
+    trajectory = np.stack([np.take_along_axis(rows, side, 1), side_cols[side]], -1)   # [n, T, 2]
+    decoy_trajectory = np.stack([np.take_along_axis(rows, 1 - side, 1), side_cols[1 - side]], -1)
+    square = np.ones((PATCH, PATCH), dtype=bool)
+    prob = np.full((n, T, size, size), noise)
+    for i in range(n):
+        for t in range(T):
+            for (r, c), mask in ((trajectory[i, t], square if t == 0 else masks[labels[i]]),
+                                 (decoy_trajectory[i, t], masks[others[i]])):
+                prob[i, t, r:r + PATCH, c:c + PATCH][mask] = step_p[t]
+    frames = _sample_frames(prob, rng)
+    info = DatasetInfo("moving_target", split, n, (T, 2, size, size), len(masks),
+                       f"generated: 3×3 target and decoy swapping sides half-way, seed {seed}", True)
     return ArrayDataset(torch.from_numpy(frames), labels.astype(np.int64), info,
                         trajectory=trajectory, distractor_classes=others[:, None],
                         decoy_trajectory=decoy_trajectory, classes=SHAPE_NAMES)
