@@ -747,17 +747,24 @@ def test_moving_target_bad_inputs():
 
 
 
+@pytest.mark.parametrize("decoy", ["reverse", "swap"])
+def test_moving_target_decoy_variants_deterministic_per_seed(decoy):
+    from snnlib.datasets import moving_target
+
+    kw = dict(T=6, size=10, decoy=decoy)
+    a, b = moving_target("train", n=20, seed=3, **kw), moving_target("train", n=20, seed=3, **kw)
+    assert torch.equal(a.samples, b.samples) and (a.targets == b.targets).all()
+    assert not torch.equal(a.samples, moving_target("train", n=20, seed=4, **kw).samples)
+    assert not torch.equal(a.samples, moving_target("test", n=20, seed=3, **kw).samples)
+    assert a.distractor_classes.shape == (20, 1) and a.decoy_trajectory.shape == (20, 6, 2)
+
+
 def test_moving_target_reverse_decoy_as_documented():
     from snnlib.datasets import moving_target
     from snnlib.datasets.moving_target import SHAPES, SHAPE_NAMES, target_columns
 
     T, size = 6, 12
     kw = dict(T=T, size=size, decoy="reverse")
-    a, b = moving_target("train", n=20, seed=3, **kw), moving_target("train", n=20, seed=3, **kw)
-    assert torch.equal(a.samples, b.samples) and (a.targets == b.targets).all()
-    assert not torch.equal(a.samples, moving_target("train", n=20, seed=4, **kw).samples)
-    assert not torch.equal(a.samples, moving_target("test", n=20, seed=3, **kw).samples)
-    assert a.distractor_classes.shape == (20, 1) and a.decoy_trajectory.shape == (20, T, 2)
     # every shape pixel fires at rate 1, no background: each frame shows the union of the two
     d = moving_target("train", n=40, rate=(1.0, 1.0), noise=0.0, seed=1, **kw)
     cols = target_columns(T, size)
@@ -803,11 +810,6 @@ def test_moving_target_swap_decoy_as_documented():
 
     T, size = 6, 10
     kw = dict(T=T, size=size, decoy="swap")
-    a, b = moving_target("train", n=20, seed=3, **kw), moving_target("train", n=20, seed=3, **kw)
-    assert torch.equal(a.samples, b.samples) and (a.targets == b.targets).all()
-    assert not torch.equal(a.samples, moving_target("train", n=20, seed=4, **kw).samples)
-    assert not torch.equal(a.samples, moving_target("test", n=20, seed=3, **kw).samples)
-    assert a.distractor_classes.shape == (20, 1) and a.decoy_trajectory.shape == (20, T, 2)
     # rate 1, no background: each frame shows exactly the two patches
     d = moving_target("train", n=40, rate=(1.0, 1.0), noise=0.0, seed=1, **kw)
     shape = lambda k: torch.tensor(SHAPES[SHAPE_NAMES[k]], dtype=torch.bool)
