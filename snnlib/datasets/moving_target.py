@@ -96,7 +96,8 @@ never overlap. What follows:
   until the swap, and mute the decoy without a multiplicative gate.
 
 What trained networks did with it is measured in chapter 5: a higher rank raised accuracy, but
-the learned maps did not follow the target (they stayed separable in time).
+the learned maps did not follow the target (they stayed separable in time), and a rank-1 map
+whose spatial factor is a mean of R sigmoids did as well as rank R.
 
 Returned per sample in this variant: ``trajectory`` and ``decoy_trajectory`` ``[n, T, 2]``
 (row, column of each patch's corner) and ``distractor_classes`` ``[n, 1]``.
