@@ -200,12 +200,27 @@ def _sample_frames(prob: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.stack([spikes & on, spikes & ~on], axis=2).astype(np.float32)
 
 
+def _target_and_decoy_classes(rng: np.random.Generator, n: int):
+    # the shape masks, the target's class and one decoy class per sample, never the target's
+    masks = _masks()
+    labels = rng.integers(0, len(masks), n)
+    others = (labels + rng.integers(1, len(masks), n)) % len(masks)
+    return masks, labels, others
+
+
+def _decoy_dataset(split, frames, labels, others, trajectory, decoy_trajectory, what):
+    # the ArrayDataset of a one-decoy variant: frames [n, T, 2, H, W], trajectories [n, T, 2]
+    info = DatasetInfo("moving_target", split, len(frames), frames.shape[1:], len(SHAPE_NAMES),
+                       f"generated: {what}", True)
+    return ArrayDataset(torch.from_numpy(frames), labels.astype(np.int64), info,
+                        trajectory=trajectory, distractor_classes=others[:, None],
+                        decoy_trajectory=decoy_trajectory, classes=SHAPE_NAMES)
+
+
 def _reverse_decoy(split, n, T, size, rate, noise, seed) -> ArrayDataset:
     # decoy='reverse': the target rightward, one decoy of another class as its time reversal
     rng = np.random.default_rng([seed, SPLIT_OFFSET[split], 1])   # its own stream
-    masks = _masks()
-    labels = rng.integers(0, len(masks), n)
-    others = (labels + rng.integers(1, len(masks), n)) % len(masks)   # never the target's class
+    masks, labels, others = _target_and_decoy_classes(rng, n)
     rows = rng.integers(0, size - PATCH + 1, n)
     cols = target_columns(T, size)
     back = cols[::-1]                                                # decoy: col(T - 1 - t)
@@ -223,21 +238,15 @@ def _reverse_decoy(split, n, T, size, rate, noise, seed) -> ArrayDataset:
     trajectory[:, :, 0] = rows[:, None]
     decoy_trajectory = trajectory.copy()
     trajectory[:, :, 1], decoy_trajectory[:, :, 1] = cols, back
-    info = DatasetInfo("moving_target", split, n, (T, 2, size, size), len(masks),
-                       f"generated: 3×3 target moving right, its time-reversed decoy, seed {seed}",
-                       True)
-    return ArrayDataset(torch.from_numpy(frames), labels.astype(np.int64), info,
-                        trajectory=trajectory, distractor_classes=others[:, None],
-                        decoy_trajectory=decoy_trajectory, classes=SHAPE_NAMES)
+    return _decoy_dataset(split, frames, labels, others, trajectory, decoy_trajectory,
+                          f"3×3 target moving right, its time-reversed decoy, seed {seed}")
 
 
 def _swap_decoy(split, n, T, size, rate, noise, seed) -> ArrayDataset:
     # decoy='swap': target and decoy at the two sides, swapping half-way; the target's first
     # place is a solid square at step 0
     rng = np.random.default_rng([seed, SPLIT_OFFSET[split], 2])   # its own stream
-    masks = _masks()
-    labels = rng.integers(0, len(masks), n)
-    others = (labels + rng.integers(1, len(masks), n)) % len(masks)   # never the target's class
+    masks, labels, others = _target_and_decoy_classes(rng, n)
     rows = rng.integers(0, size - PATCH + 1, (n, 2))                   # one row per side
     first_side = rng.integers(0, 2, n)                                 # the target's first place
     side_cols = np.array([0, size - PATCH])
@@ -253,8 +262,5 @@ def _swap_decoy(split, n, T, size, rate, noise, seed) -> ArrayDataset:
                                  (decoy_trajectory[i, t], masks[others[i]])):
                 prob[i, t, r:r + PATCH, c:c + PATCH][mask] = step_p[t]
     frames = _sample_frames(prob, rng)
-    info = DatasetInfo("moving_target", split, n, (T, 2, size, size), len(masks),
-                       f"generated: 3×3 target and decoy swapping sides half-way, seed {seed}", True)
-    return ArrayDataset(torch.from_numpy(frames), labels.astype(np.int64), info,
-                        trajectory=trajectory, distractor_classes=others[:, None],
-                        decoy_trajectory=decoy_trajectory, classes=SHAPE_NAMES)
+    return _decoy_dataset(split, frames, labels, others, trajectory, decoy_trajectory,
+                          f"3×3 target and decoy swapping sides half-way, seed {seed}")
