@@ -190,6 +190,25 @@ def test_scheduler_needs_its_optimizer():
     assert sched.last_epoch == 2 and sched.best == min(history["val_loss"])
 
 
+def test_named_cosine_schedule_is_adam_with_cosine_annealing():
+    # scheduler="cosine" builds the papers' CosineAnnealingLR(T_max=epochs) for fit's optimizer
+    def run(**kw):
+        torch.manual_seed(0)
+        model = toy_model()
+        if kw.pop("explicit", False):
+            opt = torch.optim.Adam(model.parameters(), lr=0.05)
+            kw.update(optimizer=opt, scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(opt, 3))
+        history = train.fit(model, train.make_loader(toy_data(), 16, shuffle=True, seed=0), epochs=3,
+                            encoder=layers.DirectEncoder(2), progress=False, **kw)
+        return history["train_loss"], [p.detach().clone() for p in model.parameters()]
+
+    named, explicit = run(lr=0.05, scheduler="cosine"), run(explicit=True)
+    assert named[0] == explicit[0] and all(torch.equal(a, b) for a, b in zip(named[1], explicit[1]))
+    assert named[0] != run(lr=0.05)[0]  # without the schedule the run differs
+    with pytest.raises(ValueError, match=r"scheduler must be a scheduler or one of \['cosine'\]; got 'step'"):
+        train.fit(toy_model(), train.make_loader(toy_data(), 16), scheduler="step", progress=False)
+
+
 @pytest.mark.parametrize("config, model, params", [
     ("configs/tcja_dvs128.yaml", "DVSGestureNet", 1_832_576),
     ("configs/tcja_cifar10dvs.yaml", "CIFAR10DVSNet", 11_369_450),

@@ -33,6 +33,7 @@ import yaml
 
 from .. import datasets, layers, models
 from . import fit
+from .loop import SCHEDULES
 from .engine import unwrap
 
 TOP_KEYS = {"dataset", "model", "encoder", "frames", "train"}
@@ -41,9 +42,7 @@ TRAIN_KEYS = {"epochs", "batch_size", "lr", "loss", "seed", "max_steps_per_epoch
 EVENT_DATASETS = {"dvs_gesture": datasets.dvs_gesture, "cifar10_dvs": datasets.cifar10_dvs,
                   "ncaltech101": datasets.ncaltech101}
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
-# the papers' CosineAnnealingLR(T_max=epochs), stepped once per epoch
-SCHEDULERS = {"none": lambda optimizer, epochs: None,
-              "cosine": lambda optimizer, epochs: torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)}
+SCHEDULERS = ("none", *SCHEDULES)  # by name; fit builds them (snnlib.train.loop.SCHEDULES)
 
 
 def frame_count(cfg: dict) -> int:
@@ -184,10 +183,10 @@ def main(argv: list[str] | None = None) -> dict:
         if opt_name not in OPTIMIZERS:
             raise ValueError(f"train.optimizer must be one of {sorted(OPTIMIZERS)}; got {opt_name!r}")
         optimizer = OPTIMIZERS[opt_name](model.parameters(), lr=settings["lr"])
-        scheduler = SCHEDULERS[settings.get("scheduler", "none")](optimizer, settings["epochs"])
+        scheduler = settings.get("scheduler", "none")
         history = fit(
             model, loaders[0], loaders[1], epochs=settings["epochs"], loss=settings["loss"], optimizer=optimizer,
-            scheduler=scheduler,
+            scheduler=None if scheduler == "none" else scheduler,
             encoder=build_encoder(cfg), device=device, seed=settings["seed"],
             checkpoint=out / "checkpoint.pt", resume=args.resume, progress=not args.no_progress,
             max_steps_per_epoch=settings.get("max_steps_per_epoch"),

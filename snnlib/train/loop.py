@@ -76,6 +76,12 @@ def evaluate(model: nn.Module, loader, loss="ce_mean", encoder: Callable | None 
     return {"loss": loss_sum / max(total, 1), "acc": correct / max(total, 1)}
 
 
+# schedules fit builds by name, for its optimizer and number of epochs; stepped once per epoch
+SCHEDULES = {
+    "cosine": lambda optimizer, epochs: torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs),
+}
+
+
 def fit(
     model: nn.Module,
     train_loader,
@@ -103,7 +109,9 @@ def fit(
         loss: ``'ce_mean'``, ``'mse_rate'``, ``'tet'`` or a callable ``(out, y) -> loss``.
         optimizer: default Adam with ``lr``.
         scheduler: stepped once per epoch; a ``ReduceLROnPlateau`` watches the validation loss
-            (the training loss without ``val_loader``).
+            (the training loss without ``val_loader``). Or a name in :data:`SCHEDULES` that ``fit``
+            builds for its optimizer: ``'cosine'``, the papers' ``CosineAnnealingLR`` over
+            ``epochs`` (chapters 4 and 5).
         encoder: turns a batch into ``[T, N, ...]`` (e.g. :class:`snnlib.layers.DirectEncoder`).
         amp: mixed precision; default on for CUDA, never on CPU.
         checkpoint: a file saved after every epoch (model, optimizer, scheduler, history, RNG state);
@@ -116,13 +124,17 @@ def fit(
     integer("epochs", epochs)
     if max_steps_per_epoch is not None:
         integer("max_steps_per_epoch", max_steps_per_epoch)
-    if scheduler is not None and optimizer is None:
+    if isinstance(scheduler, str) and scheduler not in SCHEDULES:
+        raise ValueError(f"scheduler must be a scheduler or one of {sorted(SCHEDULES)}; got {scheduler!r}")
+    if scheduler is not None and not isinstance(scheduler, str) and optimizer is None:
         raise ValueError("a scheduler needs the optimizer it was built with: pass optimizer= too")
     loss_fn = _loss_fn(loss)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     amp = (device.type == "cuda") if amp is None else amp
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    if isinstance(scheduler, str):
+        scheduler = SCHEDULES[scheduler](optimizer, epochs)
     steps = len(train_loader) if max_steps_per_epoch is None else min(len(train_loader), max_steps_per_epoch)
 
     def step(batch) -> Step:
